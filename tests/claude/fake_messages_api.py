@@ -1,0 +1,459 @@
+"""TEST STAND-IN for the Anthropic Messages API -- not a model, not a proxy.
+
+This is a tiny, stdlib-only HTTP server that lets the *real* Claude Code CLI
+run a complete, scripted session on a machine with no access to Anthropic,
+so that the session exports real OpenTelemetry metrics and events that the
+observability stack (and its tests) can be checked against.
+
+Point Claude Code at it with ``ANTHROPIC_BASE_URL=http://127.0.0.1:<port>``
+and any dummy ``ANTHROPIC_API_KEY``.  It never contacts anything else.
+
+Usage::
+
+    python3 fake_messages_api.py --port 8787 [--bind 127.0.0.1] [--dump-dir DIR]
+
+Endpoints
+---------
+``POST /v1/messages`` (also with ``?beta=true``)
+    Streaming SSE when the body has ``"stream": true`` (``message_start``,
+    ``ping``, ``content_block_start`` / ``content_block_delta`` /
+    ``content_block_stop``, ``message_delta`` with usage, ``message_stop``),
+    a plain JSON ``message`` object otherwise.
+``POST /v1/messages/count_tokens``
+    ``{"input_tokens": N}`` estimated from the request size.
+``GET /v1/models``, ``GET /v1/models/<id>``
+    A short static model list.
+anything else
+    404 with an Anthropic-shaped error body.  Every request path is logged to
+    stderr, so unexpected calls are visible.
+
+The script
+----------
+What to answer is decided only from the conversation in the request:
+
+* **Subagent** conversation: its first user message contains the marker
+  ``SUBAGENT-TASK`` (which the main loop puts into the Agent tool's prompt).
+  It asks for one ``Bash`` call (``ls``), then answers with text.
+* **Main loop**: a request that offers tools and is not a subagent.  The step
+  is the number of ``tool_result`` blocks already in ``messages``:
+  0 Write ``hello.py``, 1 Bash ``python3 hello.py``, 2 Read ``hello.py``,
+  3 Edit (change the greeting), 4 Agent (``subagent_type``
+  ``general-purpose``; with ``model: "haiku"`` when the Agent tool's input
+  schema offers a ``model`` enum containing ``haiku``, so that the session
+  uses a second model), 5+ final text answer.
+* **Anything else** (no tools: title / summary / classification side
+  requests): a short text answer.
+
+The ``model`` field of every reply echoes the model the request asked for.
+Usage numbers are deterministic, realistic and non-zero in all four token
+types (``input_tokens``, ``output_tokens``, ``cache_creation_input_tokens``,
+``cache_read_input_tokens``) so that Claude Code computes a non-zero cost for
+each of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+SUBAGENT_MARKER = "SUBAGENT-TASK"
+SECOND_MODEL_ALIAS = "haiku"
+
+_ids = itertools.count()
+_ids_lock = threading.Lock()
+
+
+def _next_id() -> int:
+    with _ids_lock:
+        return next(_ids)
+
+
+def log(msg: str) -> None:
+    sys.stderr.write(f"[fake-messages-api] {msg}\n")
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------
+# Conversation inspection
+# --------------------------------------------------------------------------
+
+def _blocks(message: dict) -> list:
+    content = message.get("content")
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return content if isinstance(content, list) else []
+
+
+def _user_text(message: dict) -> str:
+    return "\n".join(
+        b.get("text", "") for b in _blocks(message)
+        if isinstance(b, dict) and b.get("type") == "text"
+    )
+
+
+def _system_text(body: dict) -> str:
+    system = body.get("system")
+    if isinstance(system, str):
+        return system
+    if isinstance(system, list):
+        return "\n".join(b.get("text", "") for b in system if isinstance(b, dict))
+    return ""
+
+
+def count_tool_results(messages: list) -> int:
+    return sum(
+        1
+        for m in messages if m.get("role") == "user"
+        for b in _blocks(m) if isinstance(b, dict) and b.get("type") == "tool_result"
+    )
+
+
+def working_directory(body: dict) -> str:
+    """The session's working directory, as Claude Code states it in its
+    system prompt (or in a <system-reminder> of the first user message)."""
+    texts = [_system_text(body)] + [_user_text(m) for m in body.get("messages", [])[:1]]
+    # 2.1.x main loop: " - Primary working directory: /x"; subagents: "Working directory: /x"
+    for label in ("Primary working directory", "Working directory"):
+        for text in texts:
+            m = re.search(re.escape(label) + r":[ \t]*(/[^\s<]*)", text)
+            if m:
+                return m.group(1).rstrip(".,")
+    return os.getcwd()
+
+
+def agent_model_override(body: dict) -> str | None:
+    """``haiku`` if the Agent tool's input schema accepts a ``model`` enum
+    containing it, else None."""
+    for tool in body.get("tools") or []:
+        if tool.get("name") not in ("Agent", "Task"):
+            continue
+        prop = ((tool.get("input_schema") or {}).get("properties") or {}).get("model")
+        if isinstance(prop, dict):
+            choices = prop.get("enum") or []
+            for alt in prop.get("anyOf") or prop.get("oneOf") or []:
+                choices += alt.get("enum") or []
+            if SECOND_MODEL_ALIAS in choices:
+                return SECOND_MODEL_ALIAS
+    return None
+
+
+def agent_tool_name(body: dict) -> str:
+    names = {t.get("name") for t in body.get("tools") or []}
+    return "Task" if "Task" in names and "Agent" not in names else "Agent"
+
+
+# --------------------------------------------------------------------------
+# The script
+# --------------------------------------------------------------------------
+
+HELLO_V1 = (
+    "def greet():\n"
+    "    print(\"Hello, world!\")\n"
+    "\n"
+    "\n"
+    "if __name__ == \"__main__\":\n"
+    "    greet()\n"
+)
+
+
+def tool_use(name: str, tool_input: dict) -> dict:
+    return {"type": "tool_use", "id": f"toolu_fake{_next_id():06d}", "name": name, "input": tool_input}
+
+
+def text(t: str) -> dict:
+    return {"type": "text", "text": t}
+
+
+def main_loop_reply(body: dict, step: int) -> tuple[str, list]:
+    cwd = working_directory(body)
+    path = os.path.join(cwd, "hello.py")
+    if step == 0:
+        return "main/write", [
+            text("I'll create hello.py with a greeting."),
+            tool_use("Write", {"file_path": path, "content": HELLO_V1}),
+        ]
+    if step == 1:
+        return "main/bash", [
+            text("Now let me run it."),
+            tool_use("Bash", {"command": "python3 hello.py", "description": "Run hello.py"}),
+        ]
+    if step == 2:
+        return "main/read", [tool_use("Read", {"file_path": path})]
+    if step == 3:
+        return "main/edit", [
+            text("I'll change the greeting."),
+            tool_use("Edit", {
+                "file_path": path,
+                "old_string": "    print(\"Hello, world!\")",
+                "new_string": "    print(\"Hello from the telemetry test!\")",
+                "replace_all": False,
+            }),
+        ]
+    if step == 4:
+        agent_input = {
+            "description": "List project files",
+            "prompt": f"{SUBAGENT_MARKER}: list the files in the current directory and report them.",
+            "subagent_type": "general-purpose",
+        }
+        override = agent_model_override(body)
+        if override:
+            agent_input["model"] = override
+        return "main/agent", [
+            text("Let me ask a subagent to list the files."),
+            tool_use(agent_tool_name(body), agent_input),
+        ]
+    return "main/final", [text(
+        "Done: hello.py was created, run, read, and its greeting changed; "
+        "a subagent listed the project files."
+    )]
+
+
+def subagent_reply(body: dict, step: int) -> tuple[str, list]:
+    if step == 0:
+        return "subagent/bash", [
+            tool_use("Bash", {"command": "ls", "description": "List files in current directory"}),
+        ]
+    return "subagent/final", [text("The directory contains hello.py.")]
+
+
+def side_reply(body: dict) -> tuple[str, list]:
+    system = _system_text(body).lower()
+    if "title" in system and "json" in system:
+        return "side/title-json", [text('{"title": "Create and run hello.py"}')]
+    if "title" in system:
+        return "side/title", [text("Create and run hello.py")]
+    return "side/text", [text("OK.")]
+
+
+def decide(body: dict) -> tuple[str, list]:
+    messages = body.get("messages") or []
+    first_user = next((m for m in messages if m.get("role") == "user"), {})
+    step = count_tool_results(messages)
+    if SUBAGENT_MARKER in _user_text(first_user):
+        return subagent_reply(body, step)
+    if body.get("tools"):
+        return main_loop_reply(body, step)
+    return side_reply(body)
+
+
+# Usage numbers: deterministic, realistic, all four types non-zero.  Claude
+# Code's requests are dominated by the cached system prompt and tool
+# definitions, so cache reads are the biggest part, growing with each turn.
+USAGE_BASE = {
+    "main": dict(input_tokens=1200, output_tokens=180, cache_creation_input_tokens=2400, cache_read_input_tokens=14000),
+    "subagent": dict(input_tokens=800, output_tokens=90, cache_creation_input_tokens=1500, cache_read_input_tokens=9000),
+    "side": dict(input_tokens=350, output_tokens=25, cache_creation_input_tokens=120, cache_read_input_tokens=600),
+}
+
+
+def usage_for(kind: str, step: int) -> dict:
+    base = USAGE_BASE[kind]
+    u = {
+        "input_tokens": base["input_tokens"] + 45 * step,
+        "output_tokens": base["output_tokens"] + 15 * step,
+        "cache_creation_input_tokens": base["cache_creation_input_tokens"] + 30 * step,
+        "cache_read_input_tokens": base["cache_read_input_tokens"] + 600 * step,
+    }
+    return u
+
+
+def full_usage(u: dict) -> dict:
+    return {
+        "input_tokens": u["input_tokens"],
+        "cache_creation_input_tokens": u["cache_creation_input_tokens"],
+        "cache_read_input_tokens": u["cache_read_input_tokens"],
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": u["cache_creation_input_tokens"],
+            "ephemeral_1h_input_tokens": 0,
+        },
+        "output_tokens": u["output_tokens"],
+        "service_tier": "standard",
+    }
+
+
+# --------------------------------------------------------------------------
+# HTTP
+# --------------------------------------------------------------------------
+
+def sse_events(message: dict, u: dict) -> list[tuple[str, dict]]:
+    start_msg = dict(message, content=[], stop_reason=None, stop_sequence=None,
+                     usage=full_usage(dict(u, output_tokens=1)))
+    events = [("message_start", {"type": "message_start", "message": start_msg}),
+              ("ping", {"type": "ping"})]
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "text":
+            events.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                                   "content_block": {"type": "text", "text": ""}}))
+            words = re.findall(r"\S+\s*|\s+", block["text"]) or [""]
+            for i in range(0, len(words), 4):
+                events.append(("content_block_delta", {
+                    "type": "content_block_delta", "index": index,
+                    "delta": {"type": "text_delta", "text": "".join(words[i:i + 4])}}))
+        else:
+            events.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                                   "content_block": {"type": "tool_use", "id": block["id"],
+                                                                     "name": block["name"], "input": {}}}))
+            raw = json.dumps(block["input"])
+            events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                   "delta": {"type": "input_json_delta", "partial_json": ""}}))
+            for i in range(0, len(raw), 40):
+                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                       "delta": {"type": "input_json_delta",
+                                                                 "partial_json": raw[i:i + 40]}}))
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    events.append(("message_delta", {
+        "type": "message_delta",
+        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+        "usage": {
+            "input_tokens": u["input_tokens"],
+            "cache_creation_input_tokens": u["cache_creation_input_tokens"],
+            "cache_read_input_tokens": u["cache_read_input_tokens"],
+            "output_tokens": u["output_tokens"],
+        },
+    }))
+    events.append(("message_stop", {"type": "message_stop"}))
+    return events
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-messages-api/1"
+    dump_dir: str | None = None
+
+    def log_message(self, fmt, *args):  # quiet default access log
+        pass
+
+    # -- helpers ----------------------------------------------------------
+    def _read_body(self) -> bytes:
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _send_json(self, status: int, obj: dict) -> None:
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("request-id", f"req_fake{_next_id():06d}")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, etype: str, message: str) -> None:
+        self._send_json(status, {"type": "error", "error": {"type": etype, "message": message}})
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    # -- verbs ------------------------------------------------------------
+    def do_GET(self):
+        path = urlsplit(self.path).path
+        log(f"GET {self.path}")
+        if path == "/v1/models":
+            self._send_json(200, {"data": [_model_info(m) for m in KNOWN_MODELS],
+                                  "has_more": False, "first_id": KNOWN_MODELS[0],
+                                  "last_id": KNOWN_MODELS[-1]})
+        elif path.startswith("/v1/models/"):
+            self._send_json(200, _model_info(path.rsplit("/", 1)[1]))
+        else:
+            self._error(404, "not_found_error", f"fake-messages-api: no such endpoint {path}")
+
+    def do_HEAD(self):
+        log(f"HEAD {self.path}")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self):
+        path = urlsplit(self.path).path
+        raw = self._read_body()
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            log(f"POST {self.path} (invalid JSON)")
+            return self._error(400, "invalid_request_error", "body is not JSON")
+        if path == "/v1/messages/count_tokens":
+            n = max(1, len(raw) // 4)
+            log(f"POST {self.path} model={body.get('model')} -> input_tokens={n}")
+            return self._send_json(200, {"input_tokens": n})
+        if path != "/v1/messages":
+            log(f"POST {self.path} (unhandled)")
+            return self._error(404, "not_found_error", f"fake-messages-api: no such endpoint {path}")
+        return self._messages(body)
+
+    def _messages(self, body: dict) -> None:
+        model = body.get("model") or "claude-sonnet-4-5"
+        label, content = decide(body)
+        kind = label.split("/", maxsplit=1)[0]
+        step = count_tool_results(body.get("messages") or [])
+        u = usage_for(kind, step)
+        stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
+        message = {
+            "id": f"msg_fake{_next_id():06d}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": content,
+            "stop_reason": stop_reason,
+            "stop_sequence": None,
+            "usage": full_usage(u),
+        }
+        tools = [b["name"] for b in content if b["type"] == "tool_use"]
+        log(f"POST {self.path} model={model} stream={bool(body.get('stream'))} "
+            f"msgs={len(body.get('messages') or [])} tools_offered={len(body.get('tools') or [])} "
+            f"-> {label} {tools or ''} usage={u}")
+        if self.dump_dir:
+            n = _next_id()
+            with open(os.path.join(self.dump_dir, f"{n:04d}-{label.replace('/', '_')}.json"), "w") as f:
+                json.dump({"path": self.path, "headers": dict(self.headers), "body": body}, f, indent=1)
+        if not body.get("stream"):
+            return self._send_json(200, message)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("request-id", f"req_fake{_next_id():06d}")
+        self.end_headers()
+        for event, data in sse_events(message, u):
+            self._chunk(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+KNOWN_MODELS = ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]
+
+
+def _model_info(model_id: str) -> dict:
+    return {"type": "model", "id": model_id, "display_name": model_id,
+            "created_at": "2025-01-01T00:00:00Z"}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Test stand-in for the Anthropic Messages API (scripted replies).")
+    p.add_argument("--port", type=int, default=8787)
+    p.add_argument("--bind", default="127.0.0.1")
+    p.add_argument("--dump-dir", help="write every /v1/messages request body here (debugging)")
+    args = p.parse_args(argv)
+    if args.dump_dir:
+        os.makedirs(args.dump_dir, exist_ok=True)
+        Handler.dump_dir = args.dump_dir
+    server = ThreadingHTTPServer((args.bind, args.port), Handler)
+    server.daemon_threads = True
+    log(f"listening on http://{args.bind}:{server.server_address[1]}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
