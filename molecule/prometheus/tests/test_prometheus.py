@@ -38,3 +38,21 @@ def test_unit_is_hardened(host):
     score = float(last.split("exposure level for prometheus.service:")[1].split()[0])
     print(f"systemd-analyze security exposure for prometheus.service: {score}")
     assert score <= 2.5, last
+
+
+def test_install_method_layout(host):
+    if host.backend.get_hostname().endswith("trixie"):
+        # archive: unpacked into a versioned directory, linked into /usr/local/bin
+        link = host.file("/usr/local/bin/prometheus")
+        assert link.is_symlink
+        assert link.linked_to.startswith("/opt/telemetry.claude_code/prometheus-")
+        assert not host.file("/opt/telemetry.claude_code/prometheus-0.0.0-tampered").exists
+        assert "/usr/local/bin/prometheus" in host.file("/etc/systemd/system/prometheus.service").content_string
+    else:
+        assert host.package("prometheus").is_installed
+        assert "/usr/bin/prometheus" in host.file("/etc/systemd/system/prometheus.service").content_string
+
+
+def test_created_timestamp_zero_ingestion_enabled(host):
+    flags = json.loads(host.check_output("curl -fsS http://127.0.0.1:9090/api/v1/status/flags"))["data"]
+    assert "created-timestamp-zero-ingestion" in flags["enable-feature"]
