@@ -125,6 +125,27 @@ setup_collection_link() {
   ln -sfn "${ROOT}" "${dir}/claude_code"
 }
 
+# The real Claude Code CLI, pinned, from npm: the telemetry source of the stack scenario.
+CLAUDE_CODE_VERSION="2.1.197"
+setup_claude_code() {
+  local prefix="${CACHE}/claude-code-${CLAUDE_CODE_VERSION}"
+  if [[ ! -x "${prefix}/node_modules/.bin/claude" ]]; then
+    echo "installing @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}"
+    command -v npm >/dev/null || apt_install nodejs npm
+    npm install --silent --no-audit --no-fund --prefix "${prefix}" "@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}"
+  fi
+  export CLAUDE_BIN="${prefix}/node_modules/.bin/claude"
+  "${CLAUDE_BIN}" --version
+}
+
+# The OpenTelemetry Collector the molecule scenarios install with the `binary` method:
+# a real build with the official builder (cached by manifest hash).
+setup_otelcol() {
+  TCC_OTELCOL_BIN="$(bash "${ROOT}/tests/otelcol/build.sh" | tail -n1)"
+  export TCC_OTELCOL_BIN
+  echo "collector: ${TCC_OTELCOL_BIN}"
+}
+
 setup_images() {
   bash "${ROOT}/tests/images/build-debian.sh" bookworm
   bash "${ROOT}/tests/images/build-debian.sh" trixie
@@ -137,6 +158,8 @@ do_setup() {
   setup_ansible_test_bootstrap
   setup_collection_link
   setup_images
+  setup_claude_code
+  setup_otelcol
 }
 
 # Activate the cached environment for a single stage run after `setup`.
@@ -202,6 +225,8 @@ do_molecule() {
   ensure_env
   start_docker
   setup_images
+  setup_claude_code >/dev/null
+  setup_otelcol >/dev/null
   cd "${ROOT}"
   local scenarios=("$@")
   [[ ${#scenarios[@]} -eq 0 ]] && scenarios=("${ALL_SCENARIOS[@]}")
