@@ -46,7 +46,7 @@ def test_argument_specs_match_defaults(role):
 
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
 def test_variables_are_role_prefixed(role):
-    prefix = role.name.lstrip("_") + "_"
+    prefix = role.name + "_"
     defaults = _load(role / "defaults" / "main.yml")
     wrong = [name for name in defaults if not name.startswith(prefix)]
     assert not wrong, f"{role.name}: variables without the {prefix} prefix: {wrong}"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): how long an idempotent re-run of the whole stack takes on one host.
+# Creates and converges the `stack` scenario's container if needed, then re-runs
+# playbooks/site.yml against it N times (default 3) and reports wall time and `changed`.
+# Target: changed=0 and under 70 s.
+#
+# usage: tests/bench/stack-rerun.sh [RUNS]     (run `tests/harness.sh setup` once before)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
+RUNS="${1:-3}"
+export LANG=C.UTF-8 LC_ALL=C.UTF-8 ANSIBLE_HOME="${CACHE}/ansible-home" MOLECULE_GLOB="molecule/*/molecule.yml"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+key="$( (cat "${ROOT}/tests/requirements.txt"; python3 --version) | sha256sum | cut -c1-16)"
+# shellcheck disable=SC1090,SC1091
+source "${CACHE}/venv-${key}/bin/activate"
+TCC_OTELCOL_BIN="$(bash "${ROOT}/tests/otelcol/build.sh" | tail -n1)"
+export TCC_OTELCOL_BIN
+cd "${ROOT}"
+
+molecule create -s stack >/dev/null
+molecule converge -s stack >/dev/null
+# molecule idempotence re-runs converge.yml (which imports playbooks/site.yml) and fails on any change
+for i in $(seq 1 "${RUNS}"); do
+  start=$(date +%s.%N)
+  out="$(molecule idempotence -s stack 2>&1)" || { echo "${out}" | tail -n 40; echo "run ${i}: NOT idempotent"; exit 1; }
+  end=$(date +%s.%N)
+  recap="$(echo "${out}" | grep -E 'tcc-stack-trixie +: ok=' | tail -n1 | sed 's/^[^t]*//')"
+  printf 'run %d: %.1f s  %s\n' "${i}" "$(python3 -c "print(${end} - ${start})")" "${recap}"
+done
+echo "(molecule destroy -s stack removes the container)"
