@@ -1,0 +1,121 @@
+"""Alertmanager is really running, ready and configured on every host of the scenario."""
+
+import json
+import time
+import uuid
+
+import yaml
+
+URL = "http://127.0.0.1:9093"
+CONFIG = "/etc/alertmanager/alertmanager.yml"
+
+
+def _get(host, path):
+    return json.loads(host.check_output("curl -fsS %s", URL + path))
+
+
+def test_service_active_and_enabled(host):
+    service = host.service("alertmanager")
+    assert service.is_running
+    assert service.is_enabled
+
+
+def test_package_unit_is_masked_and_stopped(host):
+    # The package's own prometheus-alertmanager.service would listen on every interface
+    # with clustering on; the role's alertmanager.service replaces it.
+    state = host.run("systemctl is-enabled prometheus-alertmanager.service")
+    assert state.stdout.strip() == "masked", state.stdout + state.stderr
+    assert not host.service("prometheus-alertmanager").is_running
+
+
+def test_ready_endpoint_answers(host):
+    out = host.check_output("curl -fsS %s", URL + "/-/ready")
+    assert out.strip() == "OK"
+
+
+def test_deployed_config_passes_amtool(host):
+    cmd = host.run("amtool check-config %s", CONFIG)
+    print(cmd.stdout)
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+    assert " - 1 templates" in cmd.stdout  # the one glob of the templates directory
+
+
+def test_templates_are_deployed_and_usable(host):
+    names = sorted(host.file("/etc/alertmanager/templates").listdir())
+    assert names == ["tcc-text.tmpl", "tcc-title.tmpl"]
+    # The inline template reached the host untouched by Ansible's templating, and renders.
+    out = host.check_output(
+        "amtool template render --template.glob=%s --template.text=%s",
+        "/etc/alertmanager/templates/*.tmpl", '{{ template "tcc.title" . }}',
+    )
+    assert out.startswith("["), out
+
+
+def test_deployed_files_are_private(host):
+    config = host.file(CONFIG)
+    assert config.user == "root"
+    assert config.group == "alertmanager"
+    assert config.mode == 0o640
+    data = host.file("/var/lib/alertmanager")
+    assert data.user == "alertmanager"
+    assert data.mode == 0o750
+
+
+def test_running_config_has_the_null_receiver(host):
+    status = _get(host, "/api/v2/status")
+    config = yaml.safe_load(status["config"]["original"])
+    assert [r["name"] for r in config["receivers"]] == ["null"]
+    assert config["route"]["receiver"] == "null"
+    assert config["route"]["group_by"] == ["alertname", "severity"]
+    assert config["inhibit_rules"][0]["source_matchers"] == ['severity="critical"']
+    assert config["templates"] == ["/etc/alertmanager/templates/*.tmpl"]
+
+
+def test_clustering_is_off(host):
+    status = _get(host, "/api/v2/status")
+    assert status["cluster"]["status"] == "disabled"
+    assert "127.0.0.1:9093" in host.check_output("ss -Hltn")
+    assert ":9094" not in host.check_output("ss -Hltnu")
+
+
+def test_runs_with_the_role_flags(host):
+    exec_start = host.check_output("systemctl show -p ExecStart --value alertmanager")
+    for flag in (
+        "--config.file=/etc/alertmanager/alertmanager.yml",
+        "--storage.path=/var/lib/alertmanager",
+        "--data.retention=72h",
+        "--web.listen-address=127.0.0.1:9093",
+        "--cluster.listen-address= ",
+    ):
+        assert flag in exec_start, exec_start
+    assert "/usr/bin/prometheus-alertmanager" in exec_start
+
+
+def test_accepts_and_lists_a_test_alert(host):
+    name = "TccVerify" + uuid.uuid4().hex[:8]
+    alert = [{
+        "labels": {"alertname": name, "severity": "warning", "instance": host.backend.get_hostname()},
+        "annotations": {"summary": "molecule verify test alert"},
+    }]
+    code = host.check_output(
+        "curl -sS -o /dev/null -w '%%{http_code}' -X POST -H 'Content-Type: application/json' --data %s %s",
+        json.dumps(alert), URL + "/api/v2/alerts",
+    )
+    assert code == "200"
+    for _ in range(10):
+        listed = _get(host, "/api/v2/alerts?filter=alertname%3D%22" + name + "%22")
+        if listed:
+            break
+        time.sleep(0.5)
+    assert len(listed) == 1, listed
+    assert listed[0]["status"]["state"] == "active"
+    assert [r["name"] for r in listed[0]["receivers"]] == ["null"]
+
+
+def test_unit_is_hardened(host):
+    out = host.run("systemd-analyze security --no-pager alertmanager.service")
+    assert out.rc == 0, out.stderr
+    last = [line for line in out.stdout.splitlines() if "Overall exposure level" in line][0]
+    score = float(last.split("exposure level for alertmanager.service:")[1].split()[0])
+    print(f"systemd-analyze security exposure for alertmanager.service on {host.backend.get_hostname()}: {score}")
+    assert score <= 2.5, last
