@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: telemetry.claude_code developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Per-model token prices rendered into dashboards.
+
+Claude Code reports its own cost (``claude_code_cost_usage_USD_total``), and most panels use
+that. A few panels ask what one kind of token cost (cache writes, plain input); those multiply
+token counts by per-model prices from ``files/model_prices.yml``. This module turns that file
+into PromQL, and re-renders every target of a dashboard that carries a ``tccPrice`` marker
+(``{"tokenType": "cacheCreation", "window": "24h"}``), and the description of every panel
+marked ``tccPriced`` (``{"lead": "..."}``) with the price table and its date, so that
+changing the prices file changes the dashboards. A model that matches no entry is priced with ``unknown_model``,
+which the file sets to the most expensive prices: never silently cheaper.
+
+Plain Python with no Ansible imports, so the dashboard generator and tests can use it too.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import copy
+
+TOKEN_METRIC = "claude_code_token_usage_tokens_total"
+# the `type` label of the token metric -> the price key in model_prices.yml
+PRICE_KEYS = {
+    "input": "input",
+    "output": "output",
+    "cacheRead": "cache_read",
+    "cacheCreation": "cache_write",
+}
+PRICE_PANEL_MARKER = "tccPriced"
+
+
+def _num(value):
+    """Format a price per token without float noise (3.75 / 1e6 -> 3.75e-06)."""
+    return "{0:.6g}".format(float(value)).replace("e-0", "e-")
+
+
+def accrued(selector, window, offset=""):
+    """PromQL for what each counter series accrued inside the window.
+
+    Every Claude Code session makes new series, and Prometheus (created-timestamp zero
+    ingestion) starts each with a real 0, so max - min over the window is exact for series
+    born inside it; increase() extrapolates and over-counts short-lived series
+    (docs/telemetry.md has the measurements).
+    """
+    shift = " offset {0}".format(offset) if offset else ""
+    return "(max_over_time({0}[{1}]{2}) - min_over_time({0}[{1}]{2}))".format(selector, window, shift)
+
+
+def price_expr(prices, token_type, window):
+    """PromQL for the cost of one token type over a window, priced per model.
+
+    Returns a scalar-like single-element vector (``or vector(0)``: a true zero is 0).
+    """
+    key = PRICE_KEYS[token_type]
+    per = float(prices.get("per", 1000000))
+    parts = []
+    matches = []
+    for model in prices["models"]:
+        selector = '{0}{{type="{1}",model=~"{2}"}}'.format(TOKEN_METRIC, token_type, model["match"])
+        parts.append("{0} * {1}".format(accrued(selector, window), _num(float(model[key]) / per)))
+        matches.append(model["match"])
+    unknown = prices["unknown_model"]
+    selector = '{0}{{type="{1}",model!~"{2}"}}'.format(TOKEN_METRIC, token_type, "|".join(matches))
+    parts.append("{0} * {1}".format(accrued(selector, window), _num(float(unknown[key]) / per)))
+    return "sum(\n  " + "\n  or ".join(parts) + "\n) or vector(0)"
+
+
+def price_table_markdown(prices):
+    """The prices as a Markdown table, with their date, for the priced panels' descriptions."""
+    per = int(prices.get("per", 1000000))
+    lines = [
+        "Token-derived costs use these prices ({0} per {1:,} tokens), dated **{2}**, from "
+        "`files/model_prices.yml` (override with `grafana_model_prices`). A model that matches "
+        "no row is priced as the last row, so it is never made cheaper.".format(prices.get("currency", "USD"), per, prices["date"]),
+        "",
+        "| Model | `model` label (regex) | Input | Output | Cache read | Cache write |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for model in prices["models"] + [dict(prices["unknown_model"], match="(anything else)")]:
+        lines.append("| {0} | `{1}` | {2} | {3} | {4} | {5} |".format(
+            model["name"], model["match"], model["input"], model["output"], model["cache_read"], model["cache_write"]))
+    return "\n".join(lines)
+
+
+def apply_prices(dashboard, prices):
+    """Return a copy of the dashboard with every priced target and the price table re-rendered."""
+    result = copy.deepcopy(dashboard)
+
+    def walk(panels):
+        for panel in panels:
+            for target in panel.get("targets", []):
+                marker = target.get("tccPrice")
+                if marker:
+                    target["expr"] = price_expr(prices, marker["tokenType"], marker["window"])
+            marker = panel.get(PRICE_PANEL_MARKER)
+            if marker:
+                panel["description"] = marker["lead"] + "\n\n" + price_table_markdown(prices)
+            walk(panel.get("panels", []))
+
+    walk(result.get("panels", []))
+    return result

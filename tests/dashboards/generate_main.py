@@ -1,0 +1,425 @@
+"""Generate files/dashboards/claude-code.json, the 26-panel main dashboard (7 rows).
+
+The dashboard is data: this script is only how the JSON was written, and a unit test keeps the
+two in sync (tests/unit/test_dashboards.py). Run it after changing a panel:
+
+    python3 tests/dashboards/generate_main.py
+
+Every metric, label and Loki field used here is in docs/telemetry.md (measured). Rules of
+the queries:
+- Money and token totals are what each series accrued in the window, max - min over it
+  (pricing.accrued): every session makes new series that start at a real 0 in Prometheus,
+  and increase() over-counts such short-lived series.
+- Stats end in `or vector(0)`, so a true zero shows 0, not "No data".
+- Every panel and target uses the datasource variables ds_prometheus / ds_loki.
+- Panels whose title names a window (24h, Today, Weekly) pin it with timeFrom and say so in
+  their description; every other panel follows the dashboard's time range.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
+import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+OUT = ROOT / "files" / "dashboards" / "claude-code.json"
+PRICES = yaml.safe_load((ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
+
+PROM = {"type": "prometheus", "uid": "${ds_prometheus}"}
+LOKI = {"type": "loki", "uid": "${ds_loki}"}
+
+COST = "claude_code_cost_usage_USD_total"
+TOKENS = "claude_code_token_usage_tokens_total"
+LINES = "claude_code_lines_of_code_count_total"
+DECISIONS = "claude_code_code_edit_tool_decision_total"
+ACTIVE = "claude_code_active_time_seconds_total"
+SESSIONS = "claude_code_session_count_total"
+EVENTS = '{service_name="claude-code"}'
+ACCEPTED = DECISIONS + '{decision="accept"}'
+ADDED = LINES + '{type="added"}'
+REMOVED = LINES + '{type="removed"}'
+CACHE_READ = TOKENS + '{type="cacheRead"}'
+PROMPT_TOKENS = TOKENS + '{type=~"input|cacheRead|cacheCreation"}'
+
+acc = pricing.accrued
+
+
+def total(selector: str, window: str = "$__range", by: str = "") -> str:
+    grouping = f" by ({by})" if by else ""
+    return f"sum{grouping}({acc(selector, window)})"
+
+
+def sessions(window: str = "$__range") -> str:
+    """Distinct sessions with any cost or a session start inside the window."""
+    return (f"count(count by (session_id) (count_over_time({COST}[{window}]) "
+            f"or count_over_time({SESSIONS}[{window}])))")
+
+
+def loki_count(event: str, window: str, by: str = "", extra: str = "") -> str:
+    grouping = f" by ({by})" if by else ""
+    return f'sum{grouping}(count_over_time({EVENTS} | event_name="{event}"{extra} [{window}]))'
+
+
+def thresholds(*steps):
+    out = [{"color": "green", "value": None}]
+    for color, value in steps:
+        out.append({"color": color, "value": value})
+    return {"mode": "absolute", "steps": out}
+
+
+def field(unit, decimals=None, steps=(), no_value="0", **extra):
+    defaults = {"unit": unit, "thresholds": thresholds(*steps), "noValue": no_value, "color": {"mode": "thresholds"}}
+    if decimals is not None:
+        defaults["decimals"] = decimals
+    defaults.update(extra)
+    return {"defaults": defaults, "overrides": []}
+
+
+def target(expr, ref="A", legend="", instant=False, ds=None, interval=None, **extra):
+    t = {"refId": ref, "datasource": ds or PROM, "expr": expr, "legendFormat": legend or "__auto"}
+    if ds is LOKI:
+        t["queryType"] = "instant" if instant else "range"
+    else:
+        t["instant"] = instant
+        t["range"] = not instant
+    if interval:
+        t["interval"] = interval
+    t.update(extra)
+    return t
+
+
+def stat_options(text_mode="value_and_name", graph="none"):
+    return {
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "colorMode": "value", "graphMode": graph, "justifyMode": "auto", "textMode": text_mode,
+        "orientation": "auto", "wideLayout": True, "showPercentChange": False,
+    }
+
+
+def timeseries_options(legend_calcs=(), display="list", placement="bottom"):
+    return {
+        "legend": {"showLegend": True, "displayMode": display, "placement": placement, "calcs": list(legend_calcs)},
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
+
+
+def ts_field(unit, decimals=2, draw="line", stack=False, **extra):
+    custom = {"drawStyle": draw, "lineWidth": 2, "fillOpacity": 15 if draw == "line" else 80, "showPoints": "never",
+              "spanNulls": False, "stacking": {"mode": "normal" if stack else "none", "group": "A"}}
+    return {"defaults": {"unit": unit, "decimals": decimals, "custom": custom, "color": {"mode": "palette-classic"},
+                         "thresholds": thresholds(), **extra}, "overrides": []}
+
+
+def pie_options():
+    return {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "pieType": "donut", "legend": {"showLegend": True, "displayMode": "table", "placement": "right",
+                                           "values": ["value", "percent"]},
+            "tooltip": {"mode": "single"}}
+
+
+def bargauge_options():
+    return {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True, "valueMode": "color",
+            "namePlacement": "auto", "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300}
+
+
+def barchart_options():
+    return {"orientation": "auto", "showValue": "auto", "stacking": "none", "groupWidth": 0.7, "barWidth": 0.9,
+            "xTickLabelRotation": 0, "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom", "calcs": []},
+            "tooltip": {"mode": "single"}}
+
+
+SERIES_TO_ROWS = [{"id": "reduce", "options": {"mode": "seriesToRows", "reducers": ["lastNotNull"], "includeTimeField": False}}]
+
+FIXED_24H = " Fixed window: the last 24 hours, whatever the dashboard's time range."
+
+panels = []
+layout_y = 0
+next_id = 1
+
+
+def row(title):
+    global layout_y, next_id  # pylint: disable=global-statement
+    panels.append({"id": next_id, "type": "row", "title": title, "collapsed": False, "panels": [],
+                   "gridPos": {"h": 1, "w": 24, "x": 0, "y": layout_y}})
+    next_id += 1
+    layout_y += 1
+
+
+def add_row_panels(height, specs):
+    """specs: list of (width, panel dict without id/gridPos), laid out left to right."""
+    global layout_y, next_id  # pylint: disable=global-statement
+    x = 0
+    for width, panel in specs:
+        panel = dict(panel)
+        panel["id"] = next_id
+        next_id += 1
+        panel["gridPos"] = {"h": height, "w": width, "x": x, "y": layout_y}
+        panel.setdefault("datasource", PROM)
+        panels.append(panel)
+        x += width
+    assert x <= 24, f"row too wide: {x}"
+    layout_y += height
+
+
+def priced(lead):
+    return {"lead": lead}
+
+
+# ---------------------------------------------------------------- 1. Cost Overview
+row("Cost Overview")
+add_row_panels(7, [
+    (8, {"type": "timeseries", "title": "Real-Time Cost Burn Rate",
+         "description": "What Claude Code is spending per hour, by model, from its own cost metric.",
+         "targets": [target(f"sum by (model) (rate({COST}[$__rate_interval])) * 3600", legend="{{model}}")],
+         "fieldConfig": ts_field("currencyUSD", 2, displayName="${__field.labels.model} $/h"),
+         "options": timeseries_options(["mean", "max"])}),
+    (4, {"type": "stat", "title": "Total Cost Today",
+         "description": "Claude Code's own cost since midnight (dashboard time zone). Fixed window: today.",
+         "timeFrom": "now/d", "hideTimeOverride": False,
+         "targets": [target(f"{total(COST)} or vector(0)", instant=True, legend="Today")],
+         "fieldConfig": field("currencyUSD", 2, [("yellow", 50), ("red", 200)]), "options": stat_options("value")}),
+    (4, {"type": "stat", "title": "Cached Write Cost 24h",
+         "tccPriced": priced("Cache-write (cacheCreation) tokens of the last 24 hours times each model's cache-write price."
+                             + FIXED_24H),
+         "timeFrom": "24h",
+         "targets": [target("", instant=True, legend="Cache writes", tccPrice={"tokenType": "cacheCreation", "window": "24h"})],
+         "fieldConfig": field("currencyUSD", 2, [("yellow", 25), ("red", 100)]), "options": stat_options("value")}),
+    (4, {"type": "stat", "title": "Regular Input Cost 24h",
+         "tccPriced": priced("Plain input tokens (not cache reads or writes) of the last 24 hours times each model's input "
+                             "price." + FIXED_24H),
+         "timeFrom": "24h",
+         "targets": [target("", instant=True, legend="Input", tccPrice={"tokenType": "input", "window": "24h"})],
+         "fieldConfig": field("currencyUSD", 2, [("yellow", 25), ("red", 100)]), "options": stat_options("value")}),
+    (4, {"type": "stat", "title": "Code Edit Acceptance Rate %",
+         "description": "Accepted Write/Edit tool uses as a share of all edit decisions in the time range. "
+                        "Shows 'no edits' when there was no decision to rate.",
+         "targets": [target(f"100 * {total(ACCEPTED)} / {total(DECISIONS)}", instant=True,
+                            legend="Accepted")],
+         "fieldConfig": field("percent", 1, [("orange", None), ("yellow", 50), ("green", 80)], no_value="no edits", min=0,
+                              max=100),
+         "options": stat_options("value")}),
+])
+# thresholds for the acceptance rate go red -> green upwards
+panels[-1]["fieldConfig"]["defaults"]["thresholds"] = {"mode": "absolute", "steps": [
+    {"color": "red", "value": None}, {"color": "yellow", "value": 50}, {"color": "green", "value": 80}]}
+
+# ---------------------------------------------------------------- 2. Cost Analytics
+row("Cost Analytics")
+add_row_panels(7, [
+    (5, {"type": "stat", "title": "Cost Forecast",
+         "description": "Daily: Claude Code's cost in the time range, scaled to 24 hours (the run rate of the range). "
+                        "Monthly: that times 30. Pick a range of a day or more for a stable forecast.",
+         "targets": [target(f"({total(COST)} or vector(0)) * 86400 / $__range_s", "A", "Daily", instant=True),
+                     target(f"30 * ({total(COST)} or vector(0)) * 86400 / $__range_s", "B", "Monthly (x30)",
+                            instant=True)],
+         "fieldConfig": field("currencyUSD", 2, [("yellow", 100), ("red", 1000)]), "options": stat_options()}),
+    (4, {"type": "stat", "title": "Average Cost / Session",
+         "description": "Cost in the time range divided by the sessions that were active in it.",
+         "targets": [target(f"({total(COST)} / {sessions()}) or vector(0)", instant=True, legend="Per session")],
+         "fieldConfig": field("currencyUSD", 3, [("yellow", 5), ("red", 20)]), "options": stat_options("value")}),
+    (4, {"type": "stat", "title": "Cost per 1K Tokens",
+         "description": "Claude Code's cost in the time range per 1,000 tokens of all kinds (input, output, cache "
+                        "reads and writes).",
+         "targets": [target(f"(1000 * {total(COST)} / {total(TOKENS)}) or vector(0)", instant=True, legend="Per 1K tokens")],
+         "fieldConfig": field("currencyUSD", 4, [("yellow", 0.01), ("red", 0.05)]), "options": stat_options("value")}),
+    (4, {"type": "stat", "title": "Active Time 24h",
+         "description": "Minutes Claude Code was actively working (type cli) or the user was interacting (type user) in "
+                        "the last 24 hours." + FIXED_24H,
+         "timeFrom": "24h",
+         "targets": [target(f"({total(ACTIVE, '24h')} / 60) or vector(0)", instant=True, legend="Active")],
+         "fieldConfig": field("m", 1), "options": stat_options("value")}),
+    (7, {"type": "piechart", "title": "Token Distribution by Model 24h",
+         "description": "All tokens (input, output, cache reads and writes) of the last 24 hours, by model." + FIXED_24H,
+         "timeFrom": "24h",
+         "targets": [target(total(TOKENS, "24h", "model"), instant=True, legend="{{model}}")],
+         "fieldConfig": field("short", 0, no_value="no tokens"), "options": pie_options()}),
+])
+
+# ---------------------------------------------------------------- 3. Session & Code Metrics
+row("Session & Code Metrics")
+add_row_panels(7, [
+    (6, {"type": "stat", "title": "Active Sessions 24h",
+         "description": "Distinct sessions (session_id) that started or spent money in the last 24 hours." + FIXED_24H,
+         "timeFrom": "24h",
+         "targets": [target(f"{sessions('24h')} or vector(0)", instant=True, legend="Sessions")],
+         "fieldConfig": field("short", 0), "options": stat_options("value")}),
+    (9, {"type": "bargauge", "title": "Average Session Metrics",
+         "description": "Per session active in the time range: average cost, tokens and active minutes.",
+         "targets": [
+             target(f"({total(COST)} / {sessions()}) or vector(0)", "A", "Cost", instant=True),
+             target(f"({total(TOKENS)} / {sessions()}) or vector(0)", "B", "Tokens", instant=True),
+             target(f"({total(ACTIVE)} / 60 / {sessions()}) or vector(0)", "C", "Active minutes", instant=True),
+         ],
+         "fieldConfig": {"defaults": {"unit": "short", "decimals": 1, "thresholds": thresholds(), "noValue": "0",
+                                      "color": {"mode": "continuous-BlPu"}},
+                         "overrides": [
+                             {"matcher": {"id": "byFrameRefID", "options": "A"},
+                              "properties": [{"id": "unit", "value": "currencyUSD"}, {"id": "decimals", "value": 3}]},
+                             {"matcher": {"id": "byFrameRefID", "options": "B"},
+                              "properties": [{"id": "unit", "value": "short"}, {"id": "decimals", "value": 0}]},
+                             {"matcher": {"id": "byFrameRefID", "options": "C"},
+                              "properties": [{"id": "unit", "value": "m"}, {"id": "decimals", "value": 1}]}]},
+         "options": bargauge_options()}),
+    (9, {"type": "bargauge", "title": "Lines of Code Modified",
+         "description": "Lines added and removed by Claude Code's edits in the time range.",
+         "targets": [target(f"{total(ADDED)} or vector(0)", "A", "Added", instant=True),
+                     target(f"{total(REMOVED)} or vector(0)", "B", "Removed", instant=True)],
+         "fieldConfig": field("short", 0), "options": bargauge_options()}),
+])
+
+# ---------------------------------------------------------------- 4. Token Analytics
+row("Token Analytics")
+cache_rate = f"100 * {total(CACHE_READ)} / {total(PROMPT_TOKENS)}"
+add_row_panels(7, [
+    (6, {"type": "gauge", "title": "Cache Hit Rate %",
+         "description": "Share of prompt tokens served from the prompt cache (cacheRead) among all prompt tokens "
+                        "(input + cacheRead + cacheCreation) in the time range. Higher is cheaper.",
+         "targets": [target(cache_rate, instant=True, legend="Cache hit rate")],
+         "fieldConfig": field("percent", 1, [("yellow", 40), ("green", 70)], no_value="no tokens", min=0, max=100),
+         "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                     "showThresholdLabels": False, "showThresholdMarkers": True, "orientation": "auto"}}),
+    (9, {"type": "stat", "title": "Total Tokens Today",
+         "description": "All tokens since midnight, and the same hours seven days ago for comparison. Fixed window: "
+                        "today.",
+         "timeFrom": "now/d",
+         "targets": [target(f"{total(TOKENS)} or vector(0)", "A", "Today", instant=True),
+                     target(f"sum({acc(TOKENS, '$__range', '7d')}) or vector(0)", "B", "Same time 7 days ago",
+                            instant=True)],
+         "fieldConfig": field("short", 0), "options": stat_options()}),
+    (9, {"type": "bargauge", "title": "Model Token Efficiency",
+         "description": "Tokens per dollar of Claude Code's cost, by model, in the time range.",
+         "targets": [target(f"{total(TOKENS, by='model')} / ({total(COST, by='model')} > 0)", instant=True,
+                            legend="{{model}}")],
+         "fieldConfig": field("short", 0, no_value="no cost", displayName="${__field.labels.model}"),
+         "options": bargauge_options()}),
+])
+panels[-1]["fieldConfig"]["defaults"]["unit"] = "tokens/$"
+panels[-1]["fieldConfig"]["defaults"]["unit"] = "suffix: tokens/$"
+
+# ---------------------------------------------------------------- 5. Tool & Activity
+row("Tool & Activity")
+add_row_panels(8, [
+    (8, {"type": "barchart", "title": "Tool Usage Breakdown", "datasource": LOKI,
+         "description": "Tool runs (tool_result events) in the time range, by tool. From Loki.",
+         "targets": [target(loki_count("tool_result", "$__range", "tool_name"), ds=LOKI, instant=True,
+                            legend="{{tool_name}}")],
+         "transformations": SERIES_TO_ROWS,
+         "fieldConfig": field("short", 0, no_value="0"), "options": barchart_options()}),
+    (8, {"type": "timeseries", "title": "Peak Cost Hours",
+         "description": "Claude Code's cost per clock hour, to see when the team spends most.",
+         "interval": "1h",
+         "targets": [target(f"{total(COST, '1h')}", legend="Cost per hour", interval="1h")],
+         "fieldConfig": ts_field("currencyUSD", 2, draw="bars"), "options": timeseries_options(["max", "sum"])}),
+    (8, {"type": "stat", "title": "Weekly Total Token Usage",
+         "description": "All tokens of the last 7 days, and of the 7 days before, week over week. Fixed windows: "
+                        "7 days.",
+         "timeFrom": "7d",
+         "targets": [target(f"{total(TOKENS, '7d')} or vector(0)", "A", "This week", instant=True),
+                     target(f"sum({acc(TOKENS, '7d', '7d')}) or vector(0)", "B", "Previous week", instant=True)],
+         "fieldConfig": field("short", 0), "options": stat_options()}),
+])
+
+# ---------------------------------------------------------------- 6. Anomaly & Patterns
+row("Anomaly & Patterns")
+add_row_panels(8, [
+    (10, {"type": "timeseries", "title": "Cost Anomaly Detection",
+          "description": "Cost of the last hour as a percentage of the hourly average of the last 24 hours. 100% is a "
+                         "normal hour; above 200% is unusual.",
+          "targets": [target(f"100 * {total(COST, '1h')} / ({total(COST, '24h')} / 24 > 0)", legend="% of 24h average")],
+          "fieldConfig": ts_field("percent", 0, thresholdsStyle={"mode": "line"}),
+          "options": timeseries_options(["max", "last"])}),
+    (7, {"type": "timeseries", "title": "Prompts Per Hour", "datasource": LOKI,
+         "description": "User prompts (user_prompt events) per hour. From Loki.",
+         "interval": "1h",
+         "targets": [target(loki_count("user_prompt", "1h"), ds=LOKI, legend="Prompts", interval="1h")],
+         "fieldConfig": ts_field("short", 0, draw="bars"), "options": timeseries_options(["sum", "max"])}),
+    (7, {"type": "piechart", "title": "Tool Decision Sources 24h", "datasource": LOKI,
+         "description": "Where tool permission decisions came from (tool_decision events by source: config, user, "
+                        "hook, ...) in the last 24 hours. From Loki." + FIXED_24H,
+         "timeFrom": "24h",
+         "targets": [target(loki_count("tool_decision", "24h", "source"), ds=LOKI, instant=True, legend="{{source}}")],
+         "fieldConfig": field("short", 0, no_value="no decisions"), "options": pie_options()}),
+])
+panels[-3]["fieldConfig"]["defaults"]["thresholds"] = thresholds(("yellow", 150), ("red", 200))
+
+# ---------------------------------------------------------------- 7. Velocity & Distribution
+row("Velocity & Distribution")
+buckets = [("1-50", " | prompt_length <= 50"), ("51-200", " | prompt_length > 50 | prompt_length <= 200"),
+           ("201-1000", " | prompt_length > 200 | prompt_length <= 1000"),
+           ("1001-5000", " | prompt_length > 1000 | prompt_length <= 5000"), (">5000", " | prompt_length > 5000")]
+add_row_panels(8, [
+    (6, {"type": "timeseries", "title": "Code Modification Velocity",
+         "description": "Lines added and removed per minute.",
+         "targets": [target(f"sum by (type) (rate({LINES}[$__rate_interval])) * 60", legend="{{type}}")],
+         "fieldConfig": ts_field("short", 1, displayName="${__field.labels.type} lines/min"),
+         "options": timeseries_options(["mean", "max"])}),
+    (6, {"type": "timeseries", "title": "Token Usage Rate",
+         "description": "Tokens per minute by type.",
+         "targets": [target(f"sum by (type) (rate({TOKENS}[$__rate_interval])) * 60", legend="{{type}}")],
+         "fieldConfig": ts_field("short", 0, displayName="${__field.labels.type} tokens/min"),
+         "options": timeseries_options(["mean", "max", "last"], display="table")}),
+    (6, {"type": "barchart", "title": "Prompt Length Distribution", "datasource": LOKI,
+         "description": "User prompts in the time range by length in characters (prompt_length of user_prompt "
+                        "events). From Loki.",
+         "targets": [target(loki_count("user_prompt", "$__range", extra=extra), chr(ord("A") + i), name, ds=LOKI,
+                            instant=True) for i, (name, extra) in enumerate(buckets)],
+         "transformations": SERIES_TO_ROWS,
+         "fieldConfig": field("short", 0, no_value="0"), "options": barchart_options()}),
+    (6, {"type": "piechart", "title": "Tool Usage Breakdown", "datasource": LOKI,
+         "description": "Share of tool runs (tool_result events) by tool in the time range. From Loki.",
+         "targets": [target(loki_count("tool_result", "$__range", "tool_name"), ds=LOKI, instant=True,
+                            legend="{{tool_name}}")],
+         "fieldConfig": field("short", 0, no_value="no tool runs"), "options": pie_options()}),
+])
+
+dashboard = {
+    "uid": "claude-code",
+    "title": "Claude Code",
+    "description": "Cost, tokens, sessions, code and tool activity of Claude Code, from its OpenTelemetry metrics "
+                   "(Prometheus) and events (Loki). Built on the series measured in docs/telemetry.md.",
+    "tags": ["claude-code", "telemetry.claude_code"],
+    "timezone": "browser",
+    "editable": False,
+    "graphTooltip": 1,
+    "time": {"from": "now-24h", "to": "now"},
+    "timepicker": {},
+    "refresh": "1m",
+    "schemaVersion": 39,
+    "version": 1,
+    "fiscalYearStartMonth": 0,
+    "liveNow": False,
+    "weekStart": "",
+    "links": [],
+    "annotations": {"list": [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
+                              "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts",
+                              "type": "dashboard"}]},
+    "templating": {"list": [
+        {"name": "ds_prometheus", "label": "Prometheus", "type": "datasource", "query": "prometheus",
+         "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [], "refresh": 1, "regex": "",
+         "skipUrlSync": False},
+        {"name": "ds_loki", "label": "Loki", "type": "datasource", "query": "loki",
+         "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [], "refresh": 1, "regex": "",
+         "skipUrlSync": False},
+    ]},
+    "panels": panels,
+}
+
+
+def main() -> None:
+    rendered = pricing.apply_prices(dashboard, PRICES)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(rendered, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    non_rows = [p for p in rendered["panels"] if p["type"] != "row"]
+    rows = [p for p in rendered["panels"] if p["type"] == "row"]
+    print(f"wrote {OUT.relative_to(ROOT)}: {len(non_rows)} panels in {len(rows)} rows")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The dashboards in files/dashboards/ are correct for what Claude Code really emits.
+
+Names come from docs/telemetry.md (measured); nothing here may use a metric, label or Loki
+field that page does not list. Query syntax is checked by the shared lint
+(plugins/module_utils/dashboard_lint.py) in test_dashboard_lint.py; the stack scenario runs the
+Prometheus queries against a real session.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+import re
+import sys
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
+import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+DASHBOARDS = sorted((ROOT / "files" / "dashboards").glob("*.json"))
+MAIN = ROOT / "files" / "dashboards" / "claude-code.json"
+DOC = (ROOT / "docs" / "telemetry.md").read_text(encoding="utf-8")
+PRICES = yaml.safe_load((ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
+
+# The catalog, read from docs/telemetry.md.
+METRICS = set(re.findall(r"`(claude_code_[A-Za-z_]+_total)`", DOC))
+PROM_LABELS = {"job", "instance", "otel_scope_name", "otel_scope_version", "user_id", "session_id", "terminal_type",
+               "model", "query_source", "agent_name", "type", "tool_name", "decision", "source", "language",
+               "start_type", "le"}
+LOKI_FIELDS = {"service_name", "event_name", "session_id", "user_id", "prompt_length", "tool_name", "success",
+               "duration_ms", "decision", "source", "model", "cost_usd", "input_tokens", "output_tokens",
+               "cache_read_tokens", "cache_creation_tokens", "query_source", "agent_type", "total_tokens",
+               "total_tool_uses", "tool_input_size_bytes", "tool_result_size_bytes", "speed", "effort",
+               "response_length", "prompt_id", "tool_use_id", "terminal_type"}
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "or", "and", "unless", "offset", "bool"}
+
+
+def _load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _panels(dashboard):
+    for panel in dashboard["panels"]:
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def _targets(dashboard, ds_type):
+    for panel in _panels(dashboard):
+        for target in panel.get("targets", []):
+            if target.get("datasource", {}).get("type") == ds_type:
+                yield panel, target
+
+
+def test_catalog_was_read_from_the_docs():
+    assert {"claude_code_cost_usage_USD_total", "claude_code_token_usage_tokens_total"} <= METRICS
+    for label in ("session_id", "query_source", "agent_name", "start_type"):
+        assert f"`{label}`" in DOC or label in DOC, label
+    for field in ("prompt_length", "tool_name", "event_name", "service_name"):
+        assert field in DOC, field
+
+
+def test_main_dashboard_is_what_the_generator_writes():
+    spec = importlib.util.spec_from_file_location("generate_main", ROOT / "tests" / "dashboards" / "generate_main.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert pricing.apply_prices(module.dashboard, PRICES) == _load(MAIN), (
+        "files/dashboards/claude-code.json is stale: run python3 tests/dashboards/generate_main.py")
+
+
+def test_main_dashboard_has_26_panels_in_7_rows():
+    dashboard = _load(MAIN)
+    assert dashboard["uid"] == "claude-code" and dashboard["title"] == "Claude Code"
+    rows = [p for p in dashboard["panels"] if p["type"] == "row"]
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    assert [r["title"] for r in rows] == ["Cost Overview", "Cost Analytics", "Session & Code Metrics", "Token Analytics",
+                                         "Tool & Activity", "Anomaly & Patterns", "Velocity & Distribution"]
+    assert len(panels) == 26
+
+
+def test_prices_in_the_file_are_the_prices_file():
+    dashboard = _load(MAIN)
+    assert pricing.apply_prices(dashboard, PRICES) == dashboard
+    priced = [p for p in _panels(dashboard) if "tccPriced" in p]
+    assert {p["title"] for p in priced} == {"Cached Write Cost 24h", "Regular Input Cost 24h"}
+    for panel in priced:
+        assert PRICES["date"] in panel["description"]
+        assert "never made cheaper" in panel["description"]
+
+
+def test_unknown_models_are_never_cheaper():
+    most = {k: max(m[k] for m in PRICES["models"]) for k in ("input", "output", "cache_read", "cache_write")}
+    for key, value in most.items():
+        assert PRICES["unknown_model"][key] >= value, key
+    expr = pricing.price_expr(PRICES, "input", "24h")
+    assert 'model!~"' in expr and "or vector(0)" in expr
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.name for p in DASHBOARDS])
+def test_only_documented_metrics_and_labels(path):
+    dashboard = _load(path)
+    for panel, target in _targets(dashboard, "prometheus"):
+        expr = target["expr"]
+        for metric in set(re.findall(r"\b(claude_code_[A-Za-z_]+)\b", expr)):
+            if metric.startswith("claude_code_") and not metric.endswith("_total"):
+                continue  # a recording rule of ours (claude_code:...) would not match this pattern
+            assert metric in METRICS, f"{panel['title']}: {metric} is not in docs/telemetry.md"
+        labels = set(re.findall(r"\b([a-z_]+)\s*(?:=~|!~|!=|=)\s*\"", expr))
+        for group in re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", expr):
+            labels.update(x.strip() for x in group.split(",") if x.strip())
+        unknown = labels - PROM_LABELS - PROMQL_WORDS
+        assert not unknown, f"{panel['title']}: labels not in docs/telemetry.md: {unknown}"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.name for p in DASHBOARDS])
+def test_only_documented_loki_fields(path):
+    dashboard = _load(path)
+    for panel, target in _targets(dashboard, "loki"):
+        expr = target["expr"]
+        assert "| json" not in expr, f"{panel['title']}: OTLP events are not JSON lines; use structured metadata"
+        assert "claude_code.tool_result" not in expr and 'event_name="claude_code.' not in expr, panel["title"]
+        fields = set(re.findall(r"\|\s*([a-z_]+)\s*(?:=~|!~|!=|<=|>=|=|<|>)", expr))
+        fields.update(re.findall(r"\{([a-z_]+)\s*=", expr))
+        for group in re.findall(r"\bby\s*\(([^)]*)\)", expr):
+            fields.update(x.strip() for x in group.split(",") if x.strip())
+        unknown = fields - LOKI_FIELDS
+        assert not unknown, f"{panel['title']}: Loki fields not in docs/telemetry.md: {unknown}"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.name for p in DASHBOARDS])
+def test_every_panel_and_target_uses_the_datasource_variables(path):
+    dashboard = _load(path)
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["ds_prometheus"]["type"] == "datasource" and variables["ds_prometheus"]["query"] == "prometheus"
+    assert variables["ds_loki"]["type"] == "datasource" and variables["ds_loki"]["query"] == "loki"
+    wanted = {"prometheus": "${ds_prometheus}", "loki": "${ds_loki}"}
+    for panel in _panels(dashboard):
+        if panel["type"] in ("row", "text"):
+            continue
+        assert panel["datasource"]["uid"] == wanted[panel["datasource"]["type"]], panel["title"]
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == wanted[target["datasource"]["type"]], panel["title"]
+
+
+def test_no_tool_called_task_and_no_increase_on_money():
+    dashboard = _load(MAIN)
+    for panel, target in _targets(dashboard, "prometheus"):
+        assert "increase(" not in target["expr"], f"{panel['title']}: increase() over-counts per-session series"
+    for panel, target in _targets(dashboard, "loki"):
+        assert '"Task"' not in target["expr"], panel["title"]
+
+
+def test_fixed_windows_are_pinned_and_said():
+    dashboard = _load(MAIN)
+    for panel in _panels(dashboard):
+        if panel["type"] == "row":
+            continue
+        title = panel["title"]
+        if re.search(r"24h|Today|Weekly", title):
+            assert panel.get("timeFrom"), f"{title}: names a window but follows the dashboard range"
+            assert "Fixed window" in panel.get("description", ""), f"{title}: description must say the window is fixed"
+        else:
+            assert not panel.get("timeFrom"), f"{title}: only panels that name a window may pin one"
+
+
+def test_units_decimals_and_true_zeros():
+    dashboard = _load(MAIN)
+    for panel in _panels(dashboard):
+        if panel["type"] == "row":
+            continue
+        defaults = panel["fieldConfig"]["defaults"]
+        assert defaults.get("unit"), f"{panel['title']}: no unit"
+        assert "decimals" in defaults, f"{panel['title']}: no decimals"
+        assert defaults.get("thresholds", {}).get("steps"), f"{panel['title']}: no thresholds"
+        if panel["type"] == "stat" and defaults.get("noValue") == "0":
+            for target in panel["targets"]:
+                assert "or vector(0)" in target["expr"], f"{panel['title']} [{target['refId']}]: a true zero must show 0"
+        elif panel["type"] in ("stat", "gauge", "piechart", "bargauge"):
+            # a ratio with nothing to divide is not a zero: it says so in words
+            assert defaults.get("noValue"), f"{panel['title']}: say what an empty result means"
+
+
+def test_stats_that_ask_for_comparisons_have_them():
+    dashboard = _load(MAIN)
+    by_title = {p["title"]: p for p in _panels(dashboard)}
+    today = by_title["Total Tokens Today"]["targets"]
+    assert len(today) == 2 and "offset 7d" in today[1]["expr"]
+    weekly = by_title["Weekly Total Token Usage"]["targets"]
+    assert len(weekly) == 2 and "offset 7d" in weekly[1]["expr"]
+    forecast = by_title["Cost Forecast"]["targets"]
+    assert len(forecast) == 2 and forecast[1]["expr"].startswith("30 * ") and "$__range_s" in forecast[0]["expr"]
