@@ -23,7 +23,7 @@ export MOLECULE_NO_LOG="${MOLECULE_NO_LOG:-false}"
 export MOLECULE_GLOB="${MOLECULE_GLOB:-molecule/*/molecule.yml}"
 mkdir -p "${CACHE}"
 
-ALL_SCENARIOS=(prometheus stack)
+ALL_SCENARIOS=(prometheus alertmanager otel_collector stack)
 declare -a SUMMARY=()
 
 log() { printf '\n==> %s\n' "$*"; }

@@ -31,6 +31,7 @@ PATHS = ("/v1/metrics", "/v1/logs", "/v1/traces")
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     out_path = "capture.jsonl"
+    prefix = ""
     lock = threading.Lock()
 
     def log_message(self, fmt, *args):
@@ -58,6 +59,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         path = urlsplit(self.path).path
+        if self.prefix and path.startswith(self.prefix + "/"):
+            path = path[len(self.prefix):]
         raw = self._read_body()
         if self.headers.get("Content-Encoding", "").lower() == "gzip":
             raw = gzip.decompress(raw)
@@ -82,8 +85,10 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=4318)
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--out", required=True, help="JSON-lines file to append to")
+    p.add_argument("--prefix", default="", help="path prefix to accept before /v1/..., e.g. /otlp (Loki's OTLP path)")
     args = p.parse_args(argv)
     Handler.out_path = args.out
+    Handler.prefix = args.prefix.rstrip("/")
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
     server.daemon_threads = True
     sys.stderr.write(f"[otlp-capture] listening on http://{args.bind}:{server.server_address[1]} -> {args.out}\n")

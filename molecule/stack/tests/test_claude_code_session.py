@@ -11,18 +11,11 @@ are the ones measured and written down in docs/telemetry.md.
 from __future__ import annotations
 
 import json
-import os
-import pathlib
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-CONTAINER = "tcc-stack-trixie"
 PROM = "http://127.0.0.1:9090"
 
 # Claude Code's modelUsage keys -> the `type` label of claude_code.token.usage
@@ -32,65 +25,6 @@ TOKEN_TYPES = {
     "cacheReadInputTokens": "cacheRead",
     "cacheCreationInputTokens": "cacheCreation",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _container_ip() -> str:
-    return subprocess.check_output(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", CONTAINER],
-        text=True,
-    ).strip()
-
-
-def _token() -> str:
-    path = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ingest-token"
-    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
-
-
-@pytest.fixture(scope="module")
-def session():
-    """Run one scripted Claude Code session against the stack; return its JSON result."""
-    claude = os.environ.get("CLAUDE_BIN", "claude")
-    port = _free_port()
-    api = subprocess.Popen(  # pylint: disable=consider-using-with
-        [sys.executable, str(ROOT / "tests/claude/fake_messages_api.py"), "--port", str(port)],
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.5)
-        env = {
-            "PATH": os.environ["PATH"],
-            "HOME": os.environ.get("HOME", "/root"),
-            "LANG": "C.UTF-8",
-            "CLAUDE_BIN": claude,
-            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
-            "OTEL_METRICS_EXPORTER": "otlp",
-            "OTEL_LOGS_EXPORTER": "otlp",
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{_container_ip()}:4318",
-            "OTEL_METRIC_EXPORT_INTERVAL": "2000",
-            "OTEL_LOGS_EXPORT_INTERVAL": "1000",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        }
-        if _token():
-            env["OTEL_EXPORTER_OTLP_HEADERS"] = f"Authorization=Bearer {_token()}"
-        out = subprocess.run(
-            ["bash", str(ROOT / "tests/claude/run_session.sh")],
-            env=env, capture_output=True, text=True, timeout=300, check=False,
-        )
-        assert out.returncode == 0, f"claude session failed: {out.stderr}\n{out.stdout}"
-        result = json.loads(out.stdout)
-        print(f"Claude Code says: total_cost_usd={result['total_cost_usd']} modelUsage={json.dumps(result['modelUsage'])}")
-        return result
-    finally:
-        api.terminate()
-        api.wait(timeout=10)
 
 
 def _query(host, promql: str) -> list:
