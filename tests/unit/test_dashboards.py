@@ -77,8 +77,9 @@ def test_main_dashboard_has_26_panels_in_7_rows():
     assert dashboard["uid"] == "claude-code" and dashboard["title"] == "Claude Code"
     rows = [p for p in dashboard["panels"] if p["type"] == "row"]
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
-    assert [r["title"] for r in rows] == ["Cost Overview", "Cost Analytics", "Session & Code Metrics", "Token Analytics",
-                                         "Tool & Activity", "Anomaly & Patterns", "Velocity & Distribution"]
+    assert [r["title"] for r in rows] == [
+        "Cost Overview", "Cost Analytics", "Session & Code Metrics", "Token Analytics",
+        "Tool & Activity", "Anomaly & Patterns", "Velocity & Distribution"]
     assert len(panels) == 26
 
 

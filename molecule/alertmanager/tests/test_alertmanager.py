@@ -102,7 +102,7 @@ def test_accepts_and_lists_a_test_alert(host):
         json.dumps(alert), URL + "/api/v2/alerts",
     )
     assert code == "200"
-    for _ in range(10):
+    for _attempt in range(10):
         listed = _get(host, "/api/v2/alerts?filter=alertname%3D%22" + name + "%22")
         if listed:
             break

@@ -85,8 +85,6 @@ def session():
         api.wait(timeout=10)
 
 
-
-
 def all_sessions() -> list:
     """Every session this stack has seen (this run's and earlier verify runs')."""
     if not SESSIONS_FILE.exists():
