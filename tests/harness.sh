@@ -146,6 +146,16 @@ setup_otelcol() {
   echo "collector: ${TCC_OTELCOL_BIN}"
 }
 
+# Real query parsers for the dashboard lint: promtool (PromQL, type-checking) and Grafana's
+# own LogQL grammar (npm @grafana/lezer-logql).
+setup_lint_parsers() {
+  local assignments
+  assignments="$(bash "${ROOT}/tests/lint/setup.sh")"
+  eval "${assignments}"
+  export TCC_PROMTOOL TCC_LOGQL_MODULES
+  echo "promtool: ${TCC_PROMTOOL}; LogQL grammar: ${TCC_LOGQL_MODULES}"
+}
+
 setup_images() {
   bash "${ROOT}/tests/images/build-debian.sh" bookworm
   bash "${ROOT}/tests/images/build-debian.sh" trixie
@@ -160,6 +170,7 @@ do_setup() {
   setup_images
   setup_claude_code
   setup_otelcol
+  setup_lint_parsers
 }
 
 # Activate the cached environment for a single stage run after `setup`.
@@ -217,6 +228,7 @@ do_importer() {
 
 do_unit() {
   ensure_env
+  [[ -n "${TCC_PROMTOOL:-}" ]] || setup_lint_parsers >/dev/null
   cd "${ROOT}"
   python -m pytest -q tests/unit "$@"
 }

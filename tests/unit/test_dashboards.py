@@ -9,6 +9,7 @@ Prometheus queries against a real session.
 from __future__ import annotations
 
 import importlib.util
+import os
 import json
 import pathlib
 import re
@@ -194,3 +195,23 @@ def test_stats_that_ask_for_comparisons_have_them():
     assert len(weekly) == 2 and "offset 7d" in weekly[1]["expr"]
     forecast = by_title["Cost Forecast"]["targets"]
     assert len(forecast) == 2 and forecast[1]["expr"].startswith("30 * ") and "$__range_s" in forecast[0]["expr"]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.name for p in DASHBOARDS])
+def test_shared_lint_with_real_parsers(path):
+    """The module's own lint: structure, datasources, catalog, PromQL via promtool, LogQL via Grafana's grammar."""
+    import dashboard_lint  # pylint: disable=import-outside-toplevel,import-error
+
+    promtool = os.environ.get("TCC_PROMTOOL")
+    modules = os.environ.get("TCC_LOGQL_MODULES")
+    if not promtool or not modules:
+        pytest.fail("the harness provides TCC_PROMTOOL and TCC_LOGQL_MODULES (tests/lint/setup.sh); "
+                    "run: eval \"$(bash tests/lint/setup.sh)\"")
+    problems = dashboard_lint.lint_dashboard(
+        _load(path),
+        metric_catalog=sorted(METRICS),
+        promtool=promtool,
+        logql_parser=str(ROOT / "tests" / "lint" / "logql_parse.mjs"),
+    )
+    assert not [p for p in problems if dashboard_lint.is_error(p)], problems
+    assert not [p for p in problems if p["kind"] == "lint-skipped"], problems
