@@ -123,6 +123,8 @@ print(re.search(r"pip=.([0-9.]+).", src).group(1))')"
 setup_collection_link() {
   local dir="${ANSIBLE_HOME}/collections/ansible_collections/telemetry"
   mkdir -p "${dir}"
+  # An installed copy (not a link) would hide the work tree: replace it.
+  [[ -d "${dir}/claude_code" && ! -L "${dir}/claude_code" ]] && rm -rf "${dir}/claude_code"
   ln -sfn "${ROOT}" "${dir}/claude_code"
 }
 
@@ -219,10 +221,14 @@ do_importer() {
   ansible-galaxy collection build --force --output-path "${out}" "${dest}"
   local tarball
   tarball="$(ls "${out}"/telemetry-claude_code-*.tar.gz)"
-  # galaxy-importer writes importer_result.json into the working directory.
-  (cd "${out}" && GALAXY_IMPORTER_CONFIG="${ROOT}/tests/harness/galaxy-importer.cfg" \
+  # galaxy-importer writes importer_result.json into the working directory, and installs the
+  # collection into its ANSIBLE_HOME: give it its own, so the work tree's link stays.
+  (cd "${out}" && ANSIBLE_HOME="${CACHE}/importer-home" \
+    GALAXY_IMPORTER_CONFIG="${ROOT}/tests/harness/galaxy-importer.cfg" \
     python -m galaxy_importer.main "${tarball}") | tee "${out}/importer.log"
-  if grep -E '^(ERROR|WARNING)' "${out}/importer.log"; then
+  # The internal role `_common` is named like prometheus.prometheus's: galaxy-importer's lint
+  # warns about the leading underscore (accepted by Galaxy). Anything else fails the stage.
+  if grep -E '^(ERROR|WARNING)' "${out}/importer.log" | grep -v -E '^WARNING: roles/_common(/meta/main\.yml)?:1: (role-name|schema\[meta\])'; then
     die "galaxy-importer reported the errors or warnings above"
   fi
 }
