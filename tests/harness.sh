@@ -222,7 +222,10 @@ do_importer() {
   local tarball
   tarball="$(ls "${out}"/telemetry-claude_code-*.tar.gz)"
   # galaxy-importer writes importer_result.json into the working directory, and installs the
-  # collection into its ANSIBLE_HOME: give it its own, so the work tree's link stays.
+  # collection into its ANSIBLE_HOME: give it its own, so the work tree's link stays. Its lint
+  # resolves telemetry.claude_code.* (molecule imports the site playbook) through that home.
+  local ihome="${CACHE}/importer-home/collections/ansible_collections/telemetry"
+  rm -rf "${ihome}/claude_code" && mkdir -p "${ihome}" && ln -s "${dest}" "${ihome}/claude_code"
   (cd "${out}" && ANSIBLE_HOME="${CACHE}/importer-home" \
     GALAXY_IMPORTER_CONFIG="${ROOT}/tests/harness/galaxy-importer.cfg" \
     python -m galaxy_importer.main "${tarball}") | tee "${out}/importer.log"
