@@ -24,7 +24,7 @@ export MOLECULE_GLOB="${MOLECULE_GLOB:-molecule/*/molecule.yml}"
 mkdir -p "${CACHE}"
 
 # `online` is left out on purpose: it downloads the real Grafana and Loki releases (internet).
-ALL_SCENARIOS=(prometheus alertmanager otel_collector loki grafana stack)
+ALL_SCENARIOS=(prometheus alertmanager otel_collector loki grafana client stack)
 declare -a SUMMARY=()
 
 log() { printf '\n==> %s\n' "$*"; }
