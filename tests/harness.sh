@@ -25,34 +25,41 @@ mkdir -p "${CACHE}"
 
 # `online` is left out on purpose: it downloads the real Grafana and Loki releases (internet).
 ALL_SCENARIOS=(prometheus alertmanager otel_collector loki grafana client stack)
-declare -a SUMMARY=()
+SUMMARY_FILE="$(mktemp)"
+trap 'rm -f "${SUMMARY_FILE}"' EXIT
 
 log() { printf '\n==> %s\n' "$*"; }
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 
-# Run a stage, time it and record the outcome for the summary.
+# Run a stage in a subshell, time it and record the outcome for the summary. The subshell
+# matters: bash ignores `set -e` inside a function called from an `||` list, so a stage run
+# as `do_x || rc=$?` would carry on past its first failing command.
 stage() {
   local name="$1"; shift
   local start end rc=0
   log "stage ${name}"
   start=$(date +%s)
-  "$@" || rc=$?
+  set +e
+  ( set -e; cd "${ROOT}"; "$@" )
+  rc=$?
+  set -e
   end=$(date +%s)
   if [[ ${rc} -ne 0 ]]; then
-    SUMMARY+=("${name}: FAILED after $((end - start)) s")
+    echo "${name}: FAILED after $((end - start)) s" >> "${SUMMARY_FILE}"
     print_summary
     die "stage '${name}' failed (exit ${rc}); see its output above. Re-run it alone with: tests/harness.sh ${name}"
   fi
-  SUMMARY+=("${name}: ok in $((end - start)) s")
+  echo "${name}: ok in $((end - start)) s" >> "${SUMMARY_FILE}"
 }
 
 print_summary() {
   local line passed=0 failed=0
   printf '\n==> summary\n'
-  for line in "${SUMMARY[@]}"; do
+  while IFS= read -r line; do
     printf '  %s\n' "${line}"
+    [[ "${line}" == "  "* ]] && continue
     if [[ "${line}" == *FAILED* ]]; then failed=$((failed + 1)); else passed=$((passed + 1)); fi
-  done
+  done < "${SUMMARY_FILE}"
   printf 'harness: %d passed, %d failed\n' "${passed}" "${failed}"
 }
 
@@ -259,7 +266,7 @@ do_molecule() {
     local start
     start=$(date +%s)
     molecule test -s "${s}" || die "molecule scenario '${s}' failed"
-    SUMMARY+=("  molecule ${s}: ok in $(( $(date +%s) - start )) s")
+    echo "  molecule ${s}: ok in $(( $(date +%s) - start )) s" >> "${SUMMARY_FILE}"
   done
 }
 
