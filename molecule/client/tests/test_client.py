@@ -118,7 +118,7 @@ def run_session(dev, extra_env=None):
 
 def cost_matches(collector, result):
     found = samples(collector, "claude_code_cost_usage_USD_total", result["session_id"])
-    total = sum(value for _, value in found)
+    total = sum(value for _labels, value in found)
     return found if found and abs(total - result["total_cost_usd"]) < 1e-9 else None
 
 
@@ -138,7 +138,7 @@ def messages_api(dev):
 @pytest.fixture(scope="module")
 def session(dev, messages_api):
     """The session with the converged managed settings."""
-    result, _ = run_session(dev)
+    result, _log = run_session(dev)
     print(f"session {result['session_id']}: total_cost_usd {result['total_cost_usd']!r}")
     return result
 
@@ -205,7 +205,7 @@ def test_role_is_idempotent():
 def test_session_cost_reaches_the_collector_through_managed_settings_alone(collector, session):
     found = wait_for(lambda: cost_matches(collector, session), timeout=30)
     assert found, samples(collector, "claude_code_cost_usage_USD_total", session["session_id"])
-    total = sum(value for _, value in found)
+    total = sum(value for _labels, value in found)
     for labels, value in found:
         print(f"claude_code_cost_usage_USD_total{{model={labels['model']}, query_source={labels['query_source']}, "
               f"session_id={labels['session_id']}}} {value!r}")
@@ -289,11 +289,11 @@ def test_a_drop_in_is_read_and_wins_over_the_main_file(dev, collector, messages_
         f"&& chmod 0644 {DROPIN}"
     )
     try:
-        result, _ = run_session(dev)
+        result, _log = run_session(dev)
     finally:
         dev.check_output(f"rm -f {DROPIN}")
     found = wait_for(lambda: cost_matches(collector, result), timeout=30)
     assert found
-    for labels, _ in found:
+    for labels, _value in found:
         assert labels["team"] == "drop-in" and "cost_center" not in labels
     print(f"drop-in session {result['session_id']}: team={found[0][0]['team']}")
