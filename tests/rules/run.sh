@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Check and unit-test the collection's alerting and recording rules.
+#
+#   tests/rules/run.sh
+#
+# For every promtool found (Debian 13's 2.53, what the stack runs, and Debian 12's 2.42, what
+# the bookworm package validates with; or only $TCC_PROMTOOL when set):
+#   promtool check rules  on every files/rules/*.yml
+#   promtool test rules   on every tests/rules/*.test.yml
+# then the structural checks of check_rules.py (naming, severities, annotations, documented
+# series only, thresholds in sync with the prometheus role, every alert tested firing and
+# silent, the Loki ruler files' structure), and every LogQL expression of files/loki-rules/
+# parsed with Grafana's grammar (tests/lint/logql_parse.mjs, @grafana/lezer-logql) and, when Go
+# is there, with Loki's own parser as a metric query (tests/rules/logql_check, Loki 3.5.3;
+# built once into the cache; SKIP, not counted, without Go).
+#
+# Prints `PASS <check>` / `FAIL <check>` (with the tool's output) and a last line
+# `rules: N passed, M failed`; exits non-zero when anything failed or nothing could run.
+# Tools come from the cache (~/.cache/telemetry.claude_code): tests/rules/fetch-prometheus.sh
+# (docker) for 2.53, tests/lint/setup.sh for 2.42 and the LogQL grammar.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
+cd "${ROOT}" || exit 2
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); printf 'PASS %s\n' "$1"; }
+fail() {
+  failed=$((failed + 1)); printf 'FAIL %s\n' "$1"
+  [[ -n "${2:-}" ]] && printf '%s\n' "$2" | sed 's/^/    /'
+  return 0
+}
+
+# --- the promtools -----------------------------------------------------------------------
+promtools=()
+if [[ -n "${TCC_PROMTOOL:-}" ]]; then
+  promtools+=("${TCC_PROMTOOL}")
+else
+  p53="$(bash tests/rules/fetch-prometheus.sh trixie 2>/dev/null | tail -n1)" && promtools+=("${p53}/promtool")
+  p42="$(TCC_LINT_SKIP_LOGQL=1 bash tests/lint/setup.sh 2>/dev/null | sed -n 's/^TCC_PROMTOOL=//p')"
+  [[ -n "${p42}" ]] && promtools+=("$(eval "printf '%s' ${p42}")")
+fi
+declare -A seen=()
+for tool in "${promtools[@]}"; do
+  version="$("${tool}" --version 2>/dev/null | head -n1 | awk '{print $3}')"
+  if [[ -z "${version}" ]]; then fail "promtool ${tool} runs"; continue; fi
+  [[ -n "${seen[${version}]:-}" ]] && continue
+  seen[${version}]=1
+  echo "== promtool ${version} (${tool})"
+  for file in files/rules/*.yml; do
+    if out="$("${tool}" check rules "${file}" 2>&1)"; then pass "promtool ${version} check rules ${file}"
+    else fail "promtool ${version} check rules ${file}" "${out}"; fi
+  done
+  for file in tests/rules/*.test.yml; do
+    # promtool resolves rule_files relative to the test file
+    if out="$(cd tests/rules && "${tool}" test rules "$(basename "${file}")" 2>&1)"; then
+      pass "promtool ${version} test rules ${file}"
+    else fail "promtool ${version} test rules ${file}" "${out}"; fi
+  done
+done
+[[ ${#seen[@]} -gt 0 ]] || fail "a promtool to run (tests/rules/fetch-prometheus.sh needs docker; tests/lint/setup.sh needs apt-get)"
+
+# --- structure ---------------------------------------------------------------------------
+echo "== structure"
+exprs="$(mktemp)"
+trap 'rm -f "${exprs}"' EXIT
+if out="$(python3 tests/rules/check_rules.py "${exprs}" 2>&1)"; then
+  while IFS= read -r line; do
+    case "${line}" in
+      "ok "*) pass "${line#ok }" ;;
+      "FAIL "*) rest="${line#FAIL }"; fail "${rest%%: *}" "${rest#*: }" ;;
+      *) fail "check_rules.py output" "${line}" ;;
+    esac
+  done <<<"${out}"
+else
+  fail "check_rules.py" "${out}"
+fi
+
+# --- LogQL -------------------------------------------------------------------------------
+echo "== LogQL (Grafana's grammar)"
+modules="${TCC_LOGQL_MODULES:-}"
+if [[ -z "${modules}" ]]; then
+  modules="$(TCC_LINT_SKIP_PROMTOOL=1 bash tests/lint/setup.sh 2>/dev/null | sed -n 's/^TCC_LOGQL_MODULES=//p')"
+  modules="$(eval "printf '%s' ${modules:-''}")"
+fi
+if ! command -v node >/dev/null || [[ -z "${modules}" ]]; then
+  fail "LogQL parser available (node and @grafana/lezer-logql via tests/lint/setup.sh)"
+elif [[ ! -s "${exprs}" ]]; then
+  fail "LogQL expressions extracted from files/loki-rules/"
+else
+  if verdicts="$(node tests/lint/logql_parse.mjs --modules "${modules}" <"${exprs}" 2>&1)"; then
+    while IFS=$'\t' read -r ok text errors; do
+      if [[ "${ok}" == "true" ]]; then pass "LogQL parses: ${text}"; else fail "LogQL parses: ${text}" "${errors}"; fi
+    done < <(python3 -c '
+import json, sys
+exprs = json.load(open(sys.argv[1]))
+for v in json.loads(sys.stdin.read()):
+    first = " ".join(exprs[v["index"]].split())[:90]
+    print("true" if v["ok"] else "false", first, "; ".join(e["message"] for e in v["errors"]), sep="\t")
+' "${exprs}" <<<"${verdicts}")
+  else
+    fail "tests/lint/logql_parse.mjs" "${verdicts}"
+  fi
+fi
+
+# --- LogQL with Loki's own parser (optional: needs Go and the Go module proxy once) ----------
+echo "== LogQL (Loki's parser, tests/rules/logql_check)"
+GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+key="$(cat tests/rules/logql_check/{go.mod,go.sum,main.go} | sha256sum | cut -c1-16)"
+checker="${CACHE}/logql_check/${key}/logql_check"
+if [[ ! -x "${checker}" && -x "${GO}" ]]; then
+  mkdir -p "$(dirname "${checker}")"
+  (cd tests/rules/logql_check && CGO_ENABLED=0 "${GO}" build -trimpath -o "${checker}" .) >"${checker}.log" 2>&1 \
+    || rm -f "${checker}"
+fi
+if [[ ! -x "${checker}" ]]; then
+  echo "SKIP Loki's parser: no Go toolchain, or the build failed (${checker}.log)"
+elif [[ -s "${exprs}" ]]; then
+  while IFS=$'\t' read -r index verdict; do
+    text="$(python3 -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))[int(sys.argv[2])].split())[:90])' "${exprs}" "${index}")"
+    if [[ "${verdict}" == "ok" ]]; then pass "Loki parses a metric query: ${text}"; else fail "Loki parses a metric query: ${text}" "${verdict}"; fi
+  done < <("${checker}" <"${exprs}" 2>&1)
+fi
+
+echo "rules: ${passed} passed, ${failed} failed"
+[[ ${failed} -eq 0 ]]
