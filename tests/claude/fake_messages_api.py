@@ -40,7 +40,10 @@ What to answer is decided only from the conversation in the request:
   3 Edit (change the greeting), 4 Agent (``subagent_type``
   ``general-purpose``; with ``model: "haiku"`` when the Agent tool's input
   schema offers a ``model`` enum containing ``haiku``, so that the session
-  uses a second model), 5+ final text answer.
+  uses a second model), 5 Bash ``git add hello.py && git commit`` (Claude
+  Code counts a commit), 6 Bash ``gh pr create`` (it counts a pull request;
+  run_session.sh puts a stand-in for the GitHub CLI on PATH), 7+ final text
+  answer.
 * **Anything else** (no tools: title / summary / classification side
   requests): a short text answer.
 
@@ -209,9 +212,21 @@ def main_loop_reply(body: dict, step: int) -> tuple[str, list]:
             text("Let me ask a subagent to list the files."),
             tool_use(agent_tool_name(body), agent_input),
         ]
+    if step == 5:
+        return "main/commit", [
+            text("I'll commit the change."),
+            tool_use("Bash", {"command": "git add hello.py && git commit -q -m 'Add hello.py'",
+                              "description": "Commit hello.py"}),
+        ]
+    if step == 6:
+        return "main/pr", [
+            text("And open a pull request."),
+            tool_use("Bash", {"command": "gh pr create --title 'Add hello.py' --body 'Adds hello.py.'",
+                              "description": "Open a pull request"}),
+        ]
     return "main/final", [text(
         "Done: hello.py was created, run, read, and its greeting changed; "
-        "a subagent listed the project files."
+        "a subagent listed the project files; the change is committed and a pull request is open."
     )]
 
 

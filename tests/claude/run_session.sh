@@ -59,6 +59,26 @@ unset ANTHROPIC_AUTH_TOKEN CLAUDE_CODE_OAUTH_TOKEN || true
 export DISABLE_AUTOUPDATER=1
 
 cd "$workdir"
+# A project to work in: a git repository (the script commits hello.py, and Claude Code counts
+# the commit), and a stand-in for the GitHub CLI that answers `gh pr create` with a pull
+# request URL the way gh does (Claude Code counts the pull request). Nothing leaves the machine.
+git init -q .
+git config user.name "Telemetry Test"
+git config user.email "telemetry-test@example.invalid"
+mkdir -p "$workdir/.bin"
+cat >"$workdir/.bin/gh" <<'GH'
+#!/bin/sh
+# Test stand-in for the GitHub CLI: `gh pr create` prints the new pull request's URL.
+if [ "$1 $2" = "pr create" ]; then
+  echo "https://github.example.invalid/telemetry/hello/pull/1"
+  exit 0
+fi
+echo "gh stand-in: only 'gh pr create' is implemented" >&2
+exit 1
+GH
+chmod +x "$workdir/.bin/gh"
+printf '.bin/\n.claude-result.json\n' >.git/info/exclude
+export PATH="$workdir/.bin:$PATH"
 # acceptEdits lets Write/Edit run without a prompt; Bash commands that are not
 # read-only need an explicit allow rule (bypassPermissions /
 # --dangerously-skip-permissions is refused when running as root).
@@ -68,7 +88,8 @@ rc=0
 timeout "$CLAUDE_TIMEOUT" "$CLAUDE_BIN" -p "$CLAUDE_PROMPT" \
   --model "$CLAUDE_MODEL" \
   --permission-mode acceptEdits \
-  --allowedTools "Bash(python3 hello.py)" "Bash(ls)" \
+  --allowedTools "Bash(python3 hello.py)" "Bash(ls)" "Bash(git add:*)" "Bash(git commit:*)" \
+  "Bash(gh pr create:*)" \
   --output-format json </dev/null >"$result" || rc=$?
 cat "$result"
 if [ "$rc" -ne 0 ]; then
