@@ -49,22 +49,32 @@ def accrued(selector, window, offset=""):
     return "(max_over_time({0}[{1}]{2}) - min_over_time({0}[{1}]{2}))".format(selector, window, shift)
 
 
-def price_expr(prices, token_type, window):
+def price_expr(prices, token_type, window, record=None):
     """PromQL for the cost of one token type over a window, priced per model.
 
-    Returns a scalar-like single-element vector (``or vector(0)``: a true zero is 0).
+    ``record`` names a recording rule that already holds what the token counters accrued in
+    that window, by ``model`` and ``type`` (``claude_code:token_usage_tokens:accrued24h`` of
+    files/rules/claude_code_recording.yml): the query then reads it instead of the raw
+    per-session series. Returns a scalar-like single-element vector (``or vector(0)``: a
+    true zero is 0).
     """
     key = PRICE_KEYS[token_type]
     per = float(prices.get("per", 1000000))
+
+    def amount(selector_labels):
+        if record:
+            return "{0}{{{1}}}".format(record, selector_labels)
+        return accrued("{0}{{{1}}}".format(TOKEN_METRIC, selector_labels), window)
+
     parts = []
     matches = []
     for model in prices["models"]:
-        selector = '{0}{{type="{1}",model=~"{2}"}}'.format(TOKEN_METRIC, token_type, model["match"])
-        parts.append("{0} * {1}".format(accrued(selector, window), _num(float(model[key]) / per)))
+        labels = 'type="{0}",model=~"{1}"'.format(token_type, model["match"])
+        parts.append("{0} * {1}".format(amount(labels), _num(float(model[key]) / per)))
         matches.append(model["match"])
     unknown = prices["unknown_model"]
-    selector = '{0}{{type="{1}",model!~"{2}"}}'.format(TOKEN_METRIC, token_type, "|".join(matches))
-    parts.append("{0} * {1}".format(accrued(selector, window), _num(float(unknown[key]) / per)))
+    labels = 'type="{0}",model!~"{1}"'.format(token_type, "|".join(matches))
+    parts.append("{0} * {1}".format(amount(labels), _num(float(unknown[key]) / per)))
     return "sum(\n  " + "\n  or ".join(parts) + "\n) or vector(0)"
 
 
@@ -94,10 +104,12 @@ def apply_prices(dashboard, prices):
             for target in panel.get("targets", []):
                 marker = target.get("tccPrice")
                 if marker:
-                    target["expr"] = price_expr(prices, marker["tokenType"], marker["window"])
+                    target["expr"] = price_expr(prices, marker["tokenType"], marker["window"], marker.get("record"))
             marker = panel.get(PRICE_PANEL_MARKER)
             if marker:
                 panel["description"] = marker["lead"] + "\n\n" + price_table_markdown(prices)
+                if panel.get("type") == "text":
+                    panel.setdefault("options", {})["content"] = price_table_markdown(prices)
             walk(panel.get("panels", []))
 
     walk(result.get("panels", []))

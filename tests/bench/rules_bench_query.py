@@ -8,8 +8,9 @@ data and the backfilled recording rules:
 
 Every Prometheus target of the dashboard is evaluated as an instant query at the last evaluation
 of the recording rules before END (records are as fresh as that; less than a minute before END),
-with Grafana's variables replaced ($__range_s 86400, $__range 24h, $__rate_interval 1m, $__interval 1m). A
-query is rewritten when it contains what a recording rule records: a per-series accrual
+with Grafana's variables replaced ($__range_s 86400, $__range 24h, $__rate_interval 1m, $__interval 1m). With
+--shipped, the "rules" form of each query is the shipped dashboard's (which reads records only
+where its window is fixed); without it, a query is rewritten when it contains what a recording rule records: a per-series accrual
 `(max_over_time(M{sel}[w]) - min_over_time(M{sel}[w]))` for a window w and labels that a
 `claude_code:<metric>:accrued<w>` rule keeps, or the sessions count. Both forms run REPEAT
 times, interleaved, after one warm-up run; the median counts. Results must agree (relative
@@ -139,6 +140,8 @@ def main():
     parser.add_argument("--dashboard", required=True)
     parser.add_argument("--rules", required=True)
     parser.add_argument("--json", help="write the measurements here")
+    parser.add_argument("--shipped", help="the dashboard as shipped (reading records where it does): compare "
+                                          "--dashboard (raw) with it instead of rewriting every accrual")
     args = parser.parse_args()
 
     accruals, counts = recorded(args.rules)
@@ -150,8 +153,9 @@ def main():
     at = float(last[0]["value"][1])
     print(f"evaluating at the last rule evaluation before {args.time:.0f}: {at:.3f} ({args.time - at:.1f} s earlier)")
     rows, mismatches = [], []
+    shipped = dict(dashboard_queries(args.shipped)) if args.shipped else None
     for title, expr in dashboard_queries(args.dashboard):
-        new = rewrite(expr, accruals, counts)
+        new = shipped[title] if shipped is not None else rewrite(expr, accruals, counts)
         forms = {"raw": expr, "rec": new}
         timings = {"raw": [], "rec": []}
         results = {}

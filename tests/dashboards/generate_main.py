@@ -5,174 +5,32 @@ two in sync (tests/unit/test_dashboards.py). Run it after changing a panel:
 
     python3 tests/dashboards/generate_main.py
 
-Every metric, label and Loki field used here is in docs/telemetry.md (measured). Rules of
-the queries:
-- Money and token totals are what each series accrued in the window, max - min over it
-  (pricing.accrued): every session makes new series that start at a real 0 in Prometheus,
-  and increase() over-counts such short-lived series.
-- Stats end in `or vector(0)`, so a true zero shows 0, not "No data".
-- Every panel and target uses the datasource variables ds_prometheus / ds_loki.
-- Panels whose title names a window (24h, Today, Weekly) pin it with timeFrom and say so in
-  their description; every other panel follows the dashboard's time range.
+Every metric, label and Loki field used here is in docs/telemetry.md (measured). The query
+rules shared by all dashboards are in common.py. Panels whose title names a window (24h,
+Today, Weekly) pin it with timeFrom and say so in their description; every other panel
+follows the dashboard's time range.
 """
+
 
 from __future__ import annotations
 
-import json
-import pathlib
-import sys
+from common import (  # pylint: disable=import-error
+    ACCEPTED, ACTIVE, ADDED, CACHE_READ, COST, DECISIONS, FIXED_24H, LINES, LOKI, PROMPT_TOKENS, REMOVED,
+    SERIES_TO_ROWS, TOKENS, Layout, acc, bargauge_options, barchart_options, dashboard as make_dashboard, dashboard_links, field,
+    loki_count, pie_options, price_marker, sessions, stat_options, target, thresholds, timeseries_options, total,
+    ts_field, write,
+)
 
-import yaml
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
-import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
-
-OUT = ROOT / "files" / "dashboards" / "claude-code.json"
-PRICES = yaml.safe_load((ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
-
-PROM = {"type": "prometheus", "uid": "${ds_prometheus}"}
-LOKI = {"type": "loki", "uid": "${ds_loki}"}
-
-COST = "claude_code_cost_usage_USD_total"
-TOKENS = "claude_code_token_usage_tokens_total"
-LINES = "claude_code_lines_of_code_count_total"
-DECISIONS = "claude_code_code_edit_tool_decision_total"
-ACTIVE = "claude_code_active_time_seconds_total"
-SESSIONS = "claude_code_session_count_total"
-EVENTS = '{service_name="claude-code"}'
-ACCEPTED = DECISIONS + '{decision="accept"}'
-ADDED = LINES + '{type="added"}'
-REMOVED = LINES + '{type="removed"}'
-CACHE_READ = TOKENS + '{type="cacheRead"}'
-PROMPT_TOKENS = TOKENS + '{type=~"input|cacheRead|cacheCreation"}'
-
-acc = pricing.accrued
-
-
-def total(selector: str, window: str = "$__range", by: str = "") -> str:
-    grouping = f" by ({by})" if by else ""
-    return f"sum{grouping}({acc(selector, window)})"
-
-
-def sessions(window: str = "$__range") -> str:
-    """Distinct sessions with any cost or a session start inside the window."""
-    return (f"count(count by (session_id) (count_over_time({COST}[{window}]) "
-            f"or count_over_time({SESSIONS}[{window}])))")
-
-
-def loki_count(event: str, window: str, by: str = "", extra: str = "") -> str:
-    grouping = f" by ({by})" if by else ""
-    return f'sum{grouping}(count_over_time({EVENTS} | event_name="{event}"{extra} [{window}]))'
-
-
-def thresholds(*steps):
-    out = [{"color": "green", "value": None}]
-    for color, value in steps:
-        out.append({"color": color, "value": value})
-    return {"mode": "absolute", "steps": out}
-
-
-def field(unit, decimals=None, steps=(), no_value="0", **extra):
-    defaults = {"unit": unit, "thresholds": thresholds(*steps), "noValue": no_value, "color": {"mode": "thresholds"}}
-    if decimals is not None:
-        defaults["decimals"] = decimals
-    defaults.update(extra)
-    return {"defaults": defaults, "overrides": []}
-
-
-def target(expr, ref="A", legend="", instant=False, ds=None, interval=None, **extra):
-    t = {"refId": ref, "datasource": ds or PROM, "expr": expr, "legendFormat": legend or "__auto"}
-    if ds is LOKI:
-        t["queryType"] = "instant" if instant else "range"
-    else:
-        t["instant"] = instant
-        t["range"] = not instant
-    if interval:
-        t["interval"] = interval
-    t.update(extra)
-    return t
-
-
-def stat_options(text_mode="value_and_name", graph="none"):
-    return {
-        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-        "colorMode": "value", "graphMode": graph, "justifyMode": "auto", "textMode": text_mode,
-        "orientation": "auto", "wideLayout": True, "showPercentChange": False,
-    }
-
-
-def timeseries_options(legend_calcs=(), display="list", placement="bottom"):
-    return {
-        "legend": {"showLegend": True, "displayMode": display, "placement": placement, "calcs": list(legend_calcs)},
-        "tooltip": {"mode": "multi", "sort": "desc"},
-    }
-
-
-def ts_field(unit, decimals=2, draw="line", stack=False, **extra):
-    custom = {"drawStyle": draw, "lineWidth": 2, "fillOpacity": 15 if draw == "line" else 80, "showPoints": "never",
-              "spanNulls": False, "stacking": {"mode": "normal" if stack else "none", "group": "A"}}
-    return {"defaults": {"unit": unit, "decimals": decimals, "custom": custom, "color": {"mode": "palette-classic"},
-                         "thresholds": thresholds(), **extra}, "overrides": []}
-
-
-def pie_options():
-    return {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            "pieType": "donut", "legend": {"showLegend": True, "displayMode": "table", "placement": "right",
-                                           "values": ["value", "percent"]},
-            "tooltip": {"mode": "single"}}
-
-
-def bargauge_options():
-    return {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            "orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True, "valueMode": "color",
-            "namePlacement": "auto", "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300}
-
-
-def barchart_options():
-    return {"orientation": "auto", "showValue": "auto", "stacking": "none", "groupWidth": 0.7, "barWidth": 0.9,
-            "xTickLabelRotation": 0, "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom", "calcs": []},
-            "tooltip": {"mode": "single"}}
-
-
-SERIES_TO_ROWS = [{"id": "reduce", "options": {"mode": "seriesToRows", "reducers": ["lastNotNull"], "includeTimeField": False}}]
-
-FIXED_24H = " Fixed window: the last 24 hours, whatever the dashboard's time range."
-
-panels = []
-layout_y = 0
-next_id = 1
-
-
-def row(title):
-    global layout_y, next_id  # pylint: disable=global-statement
-    panels.append({"id": next_id, "type": "row", "title": title, "collapsed": False, "panels": [],
-                   "gridPos": {"h": 1, "w": 24, "x": 0, "y": layout_y}})
-    next_id += 1
-    layout_y += 1
-
-
-def add_row_panels(height, specs):
-    """specs: list of (width, panel dict without id/gridPos), laid out left to right."""
-    global layout_y, next_id  # pylint: disable=global-statement
-    x = 0
-    for width, panel in specs:
-        panel = dict(panel)
-        panel["id"] = next_id
-        next_id += 1
-        panel["gridPos"] = {"h": height, "w": width, "x": x, "y": layout_y}
-        panel.setdefault("datasource", PROM)
-        panels.append(panel)
-        x += width
-    assert x <= 24, f"row too wide: {x}"
-    layout_y += height
+layout = Layout()
+panels = layout.panels
+row = layout.row
+add_row_panels = layout.add
 
 
 def priced(lead):
     return {"lead": lead}
 
 
-# ---------------------------------------------------------------- 1. Cost Overview
 row("Cost Overview")
 add_row_panels(7, [
     (8, {"type": "timeseries", "title": "Real-Time Cost Burn Rate",
@@ -189,13 +47,13 @@ add_row_panels(7, [
          "tccPriced": priced("Cache-write (cacheCreation) tokens of the last 24 hours times each model's cache-write price."
                              + FIXED_24H),
          "timeFrom": "24h",
-         "targets": [target("", instant=True, legend="Cache writes", tccPrice={"tokenType": "cacheCreation", "window": "24h"})],
+         "targets": [target("", instant=True, legend="Cache writes", tccPrice=price_marker("cacheCreation", "24h"))],
          "fieldConfig": field("currencyUSD", 2, [("yellow", 25), ("red", 100)]), "options": stat_options("value")}),
     (4, {"type": "stat", "title": "Regular Input Cost 24h",
          "tccPriced": priced("Plain input tokens (not cache reads or writes) of the last 24 hours times each model's input "
                              "price." + FIXED_24H),
          "timeFrom": "24h",
-         "targets": [target("", instant=True, legend="Input", tccPrice={"tokenType": "input", "window": "24h"})],
+         "targets": [target("", instant=True, legend="Input", tccPrice=price_marker("input", "24h"))],
          "fieldConfig": field("currencyUSD", 2, [("yellow", 25), ("red", 100)]), "options": stat_options("value")}),
     (4, {"type": "stat", "title": "Code Edit Acceptance Rate %",
          "description": "Accepted Write/Edit tool uses as a share of all edit decisions in the time range. "
@@ -379,46 +237,15 @@ add_row_panels(8, [
          "fieldConfig": field("short", 0, no_value="no tool runs"), "options": pie_options()}),
 ])
 
-dashboard = {
-    "uid": "claude-code",
-    "title": "Claude Code",
-    "description": "Cost, tokens, sessions, code and tool activity of Claude Code, from its OpenTelemetry metrics "
-                   "(Prometheus) and events (Loki). Built on the series measured in docs/telemetry.md.",
-    "tags": ["claude-code", "telemetry.claude_code"],
-    "timezone": "browser",
-    "editable": False,
-    "graphTooltip": 1,
-    "time": {"from": "now-24h", "to": "now"},
-    "timepicker": {},
-    "refresh": "1m",
-    "schemaVersion": 39,
-    "version": 1,
-    "fiscalYearStartMonth": 0,
-    "liveNow": False,
-    "weekStart": "",
-    "links": [],
-    "annotations": {"list": [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
-                              "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts",
-                              "type": "dashboard"}]},
-    "templating": {"list": [
-        {"name": "ds_prometheus", "label": "Prometheus", "type": "datasource", "query": "prometheus",
-         "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [], "refresh": 1, "regex": "",
-         "skipUrlSync": False},
-        {"name": "ds_loki", "label": "Loki", "type": "datasource", "query": "loki",
-         "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [], "refresh": 1, "regex": "",
-         "skipUrlSync": False},
-    ]},
-    "panels": panels,
-}
+dashboard = make_dashboard(
+    "claude-code", "Claude Code",
+    "Cost, tokens, sessions, code and tool activity of Claude Code, from its OpenTelemetry metrics "
+    "(Prometheus) and events (Loki). Built on the series measured in docs/telemetry.md.",
+    panels, links=dashboard_links())
 
 
 def main() -> None:
-    rendered = pricing.apply_prices(dashboard, PRICES)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(rendered, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    non_rows = [p for p in rendered["panels"] if p["type"] != "row"]
-    rows = [p for p in rendered["panels"] if p["type"] == "row"]
-    print(f"wrote {OUT.relative_to(ROOT)}: {len(non_rows)} panels in {len(rows)} rows")
+    write(dashboard, "claude-code.json")
 
 
 if __name__ == "__main__":

@@ -24,19 +24,32 @@ import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 DASHBOARDS = sorted((ROOT / "files" / "dashboards").glob("*.json"))
 MAIN = ROOT / "files" / "dashboards" / "claude-code.json"
+# Every dashboard file and the generator that writes it.
+GENERATORS = {
+    "claude-code.json": "generate_main.py",
+    "claude-code-overview.json": "generate_overview.py",
+    "claude-code-deep-dive.json": "generate_deep_dive.py",
+    "claude-code-stack-health.json": "generate_stack_health.py",
+}
+RECORDS = set(re.findall(r"record: (claude_code:[A-Za-z_:0-9]+)",
+                         (ROOT / "files" / "rules" / "claude_code_recording.yml").read_text(encoding="utf-8")))
 DOC = (ROOT / "docs" / "telemetry.md").read_text(encoding="utf-8")
 PRICES = yaml.safe_load((ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
 
-# The catalog, read from docs/telemetry.md.
+# The catalog, read from docs/telemetry.md: Claude Code's series, and the stack's own.
 METRICS = set(re.findall(r"`(claude_code_[A-Za-z_]+_total)`", DOC))
+STACK_METRICS = set(re.findall(r"`((?:otelcol|prometheus|alertmanager|loki)_[a-z_]+)`", DOC)) | {"up"}
 PROM_LABELS = {"job", "instance", "otel_scope_name", "otel_scope_version", "user_id", "session_id", "terminal_type",
                "model", "query_source", "agent_name", "type", "tool_name", "decision", "source", "language",
-               "start_type", "le"}
+               "start_type", "le", "team", "cost_center",
+               # the stack's own series
+               "receiver", "transport", "exporter", "data_type", "rule_group", "state", "integration", "tenant",
+               "reason"}
 LOKI_FIELDS = {"service_name", "event_name", "session_id", "user_id", "prompt_length", "tool_name", "success",
                "duration_ms", "decision", "source", "model", "cost_usd", "input_tokens", "output_tokens",
                "cache_read_tokens", "cache_creation_tokens", "query_source", "agent_type", "total_tokens",
                "total_tool_uses", "tool_input_size_bytes", "tool_result_size_bytes", "speed", "effort",
-               "response_length", "prompt_id", "tool_use_id", "terminal_type"}
+               "response_length", "prompt_id", "tool_use_id", "terminal_type", "team", "cost_center"}
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "or", "and", "unless", "offset", "bool"}
 
 
@@ -65,12 +78,53 @@ def test_catalog_was_read_from_the_docs():
         assert field in DOC, field
 
 
-def test_main_dashboard_is_what_the_generator_writes():
-    spec = importlib.util.spec_from_file_location("generate_main", ROOT / "tests" / "dashboards" / "generate_main.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert pricing.apply_prices(module.dashboard, PRICES) == _load(MAIN), (
-        "files/dashboards/claude-code.json is stale: run python3 tests/dashboards/generate_main.py")
+def _generated(generator, raw=False):
+    """The dashboard a generator builds (raw: every query on the raw series, no recording rules)."""
+    directory = str(ROOT / "tests" / "dashboards")
+    saved = os.environ.get("TCC_DASHBOARD_RAW")
+    os.environ["TCC_DASHBOARD_RAW"] = "1" if raw else "0"
+    sys.path.insert(0, directory)
+    try:
+        for name in ("common", generator[:-3]):
+            sys.modules.pop(name, None)
+        spec = importlib.util.spec_from_file_location(generator[:-3], ROOT / "tests" / "dashboards" / generator)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return pricing.apply_prices(module.dashboard, PRICES)
+    finally:
+        sys.path.remove(directory)
+        for name in ("common", generator[:-3]):
+            sys.modules.pop(name, None)
+        if saved is None:
+            os.environ.pop("TCC_DASHBOARD_RAW", None)
+        else:
+            os.environ["TCC_DASHBOARD_RAW"] = saved
+
+
+def test_every_dashboard_has_a_generator():
+    assert sorted(p.name for p in DASHBOARDS) == sorted(GENERATORS)
+
+
+@pytest.mark.parametrize("name", sorted(GENERATORS))
+def test_dashboard_is_what_its_generator_writes(name):
+    assert _generated(GENERATORS[name]) == _load(ROOT / "files" / "dashboards" / name), (
+        f"files/dashboards/{name} is stale: run python3 tests/dashboards/{GENERATORS[name]}")
+
+
+def test_recording_rules_replace_only_fixed_windows():
+    """The main dashboard reads records exactly where its raw query has a fixed 1h/24h window."""
+    raw, shipped = _generated("generate_main.py", raw=True), _load(MAIN)
+    changed = []
+    for panel_raw, panel in zip(_panels(raw), _panels(shipped)):
+        for target_raw, target in zip(panel_raw.get("targets", []), panel.get("targets", [])):
+            if target_raw.get("expr") != target.get("expr"):
+                changed.append(panel["title"])
+                assert re.search(r"\[(1h|24h)\]", target_raw["expr"]), panel["title"]
+                assert "claude_code:" in target["expr"], panel["title"]
+                assert set(re.findall(r"claude_code:[A-Za-z_:0-9]+", target["expr"])) <= RECORDS, panel["title"]
+    assert set(changed) == {"Cached Write Cost 24h", "Regular Input Cost 24h", "Active Time 24h",
+                            "Token Distribution by Model 24h", "Active Sessions 24h", "Peak Cost Hours",
+                            "Cost Anomaly Detection"}
 
 
 def test_main_dashboard_has_26_panels_in_7_rows():
@@ -108,9 +162,11 @@ def test_only_documented_metrics_and_labels(path):
     for panel, target in _targets(dashboard, "prometheus"):
         expr = target["expr"]
         for metric in set(re.findall(r"\b(claude_code_[A-Za-z_]+)\b", expr)):
-            if metric.startswith("claude_code_") and not metric.endswith("_total"):
-                continue  # a recording rule of ours (claude_code:...) would not match this pattern
             assert metric in METRICS, f"{panel['title']}: {metric} is not in docs/telemetry.md"
+        for metric in set(re.findall(r"\b((?:otelcol|prometheus|alertmanager|loki)_[a-z_]+)\b", expr)):
+            assert metric in STACK_METRICS, f"{panel['title']}: {metric} is not in docs/telemetry.md"
+        for record in set(re.findall(r"\bclaude_code:[A-Za-z_:0-9]+", expr)):
+            assert record in RECORDS, f"{panel['title']}: {record} is not a record of files/rules"
         labels = set(re.findall(r"\b([a-z_]+)\s*(?:=~|!~|!=|=)\s*\"", expr))
         for group in re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", expr):
             labels.update(x.strip() for x in group.split(",") if x.strip())
@@ -156,23 +212,25 @@ def test_no_tool_called_task_and_no_increase_on_money():
         assert '"Task"' not in target["expr"], panel["title"]
 
 
-def test_fixed_windows_are_pinned_and_said():
-    dashboard = _load(MAIN)
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.name for p in DASHBOARDS])
+def test_fixed_windows_are_pinned_and_said(path):
+    dashboard = _load(path)
     for panel in _panels(dashboard):
         if panel["type"] == "row":
             continue
         title = panel["title"]
-        if re.search(r"24h|Today|Weekly", title):
+        if re.search(r"24h|Today|Weekly|Week|Month", title):
             assert panel.get("timeFrom"), f"{title}: names a window but follows the dashboard range"
             assert "Fixed window" in panel.get("description", ""), f"{title}: description must say the window is fixed"
         else:
             assert not panel.get("timeFrom"), f"{title}: only panels that name a window may pin one"
 
 
-def test_units_decimals_and_true_zeros():
-    dashboard = _load(MAIN)
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.name for p in DASHBOARDS])
+def test_units_decimals_and_true_zeros(path):
+    dashboard = _load(path)
     for panel in _panels(dashboard):
-        if panel["type"] == "row":
+        if panel["type"] in ("row", "text", "logs"):
             continue
         defaults = panel["fieldConfig"]["defaults"]
         assert defaults.get("unit"), f"{panel['title']}: no unit"
@@ -209,7 +267,7 @@ def test_shared_lint_with_real_parsers(path):
                     "run: eval \"$(bash tests/lint/setup.sh)\"")
     problems = dashboard_lint.lint_dashboard(
         _load(path),
-        metric_catalog=sorted(METRICS),
+        metric_catalog=sorted(METRICS | STACK_METRICS | RECORDS),
         promtool=promtool,
         logql_parser=str(ROOT / "tests" / "lint" / "logql_parse.mjs"),
     )

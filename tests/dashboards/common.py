@@ -1,0 +1,327 @@
+"""Building blocks shared by the dashboard generators in this directory.
+
+The dashboards in files/dashboards/ are data; the generators are only how that JSON is written,
+and tests/unit/test_dashboards.py keeps every file equal to what its generator writes.
+
+Query rules, for every dashboard:
+- Money and token totals are what each series accrued in the window, max - min over it
+  (pricing.accrued): every session makes new series that start at a real 0 in Prometheus,
+  and increase() over-counts such short-lived series (docs/telemetry.md).
+- A fixed 1h or 24h window reads the recording rules of files/rules/claude_code_recording.yml
+  (records_for), which the prometheus role deploys; windows that follow the dashboard's time
+  range ($__range) cannot, and read the raw series. Set TCC_DASHBOARD_RAW=1 to build every
+  query raw (tests/bench/rules-benchmark.sh compares the two).
+- Stats end in `or vector(0)` where 0 is a true zero, so it shows 0, not "No data".
+- Every panel and target uses the datasource variables ds_prometheus / ds_loki.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import sys
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
+import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+PRICES = yaml.safe_load((ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
+RULES = ROOT / "files" / "rules" / "claude_code_recording.yml"
+RAW = os.environ.get("TCC_DASHBOARD_RAW") == "1"
+
+PROM = {"type": "prometheus", "uid": "${ds_prometheus}"}
+LOKI = {"type": "loki", "uid": "${ds_loki}"}
+
+COST = "claude_code_cost_usage_USD_total"
+TOKENS = "claude_code_token_usage_tokens_total"
+LINES = "claude_code_lines_of_code_count_total"
+DECISIONS = "claude_code_code_edit_tool_decision_total"
+ACTIVE = "claude_code_active_time_seconds_total"
+SESSIONS = "claude_code_session_count_total"
+COMMITS = "claude_code_commit_count_total"
+PULL_REQUESTS = "claude_code_pull_request_count_total"
+EVENTS = '{service_name="claude-code"}'
+ACCEPTED = DECISIONS + '{decision="accept"}'
+ADDED = LINES + '{type="added"}'
+REMOVED = LINES + '{type="removed"}'
+CACHE_READ = TOKENS + '{type="cacheRead"}'
+PROMPT_TOKENS = TOKENS + '{type=~"input|cacheRead|cacheCreation"}'
+
+FIXED_24H = " Fixed window: the last 24 hours, whatever the dashboard's time range."
+
+acc = pricing.accrued
+
+
+# ------------------------------------------------------------------------ recording rules
+
+def _recorded():
+    """{(metric, window): (record name, labels it keeps)} and {window: session count record}."""
+    doc = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+    accruals, counts = {}, {}
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            name = rule.get("record", "")
+            match = re.fullmatch(r"claude_code:([A-Za-z_]+):accrued(\w+)", name)
+            if match:
+                by = re.search(r"sum by \(([^)]*)\)", rule["expr"])
+                kept = {x.strip() for x in by.group(1).split(",")} if by else set()
+                accruals[("claude_code_" + match.group(1) + "_total", match.group(2))] = (name, kept)
+            match = re.fullmatch(r"claude_code:sessions_active:count(\w+)", name)
+            if match:
+                counts[match.group(1)] = name
+    return accruals, counts
+
+
+ACCRUAL_RECORDS, SESSION_RECORDS = _recorded()
+
+
+def record_for(selector: str, window: str, by: str = ""):
+    """The record that holds sum by (by) of what `selector` accrued in `window`, or None."""
+    if RAW:
+        return None
+    match = re.fullmatch(r"([A-Za-z_:]+)(\{(.*)\})?", selector)
+    metric, labels = match.group(1), match.group(3) or ""
+    found = ACCRUAL_RECORDS.get((metric, window))
+    if not found:
+        return None
+    name, kept = found
+    used = set(re.findall(r"([a-zA-Z_]+)\s*(?:=~|!~|!=|=)", labels))
+    grouped = {x.strip() for x in by.split(",") if x.strip()}
+    if not (used | grouped) <= kept:
+        return None
+    return name + (match.group(2) or "")
+
+
+def total(selector: str, window: str = "$__range", by: str = "") -> str:
+    """sum [by (...)] of what the selected counters accrued in the window (a record when one holds it)."""
+    grouping = f" by ({by})" if by else ""
+    recorded = record_for(selector, window, by)
+    if recorded:
+        return f"sum{grouping}({recorded})"
+    return f"sum{grouping}({acc(selector, window)})"
+
+
+def sessions(window: str = "$__range") -> str:
+    """Distinct sessions with any cost or a session start inside the window."""
+    if not RAW and window in SESSION_RECORDS:
+        return f"sum({SESSION_RECORDS[window]})"
+    return (f"count(count by (session_id) (count_over_time({COST}[{window}]) "
+            f"or count_over_time({SESSIONS}[{window}])))")
+
+
+def price_marker(token_type: str, window: str) -> dict:
+    """tccPrice marker of a priced target (pricing.apply_prices renders its expr)."""
+    marker = {"tokenType": token_type, "window": window}
+    recorded = record_for(TOKENS, window, "model, type")
+    if recorded:
+        marker["record"] = recorded
+    return marker
+
+
+def loki_count(event: str, window: str, by: str = "", extra: str = "") -> str:
+    grouping = f" by ({by})" if by else ""
+    return f'sum{grouping}(count_over_time({EVENTS} | event_name="{event}"{extra} [{window}]))'
+
+
+# ------------------------------------------------------------------------ field config
+
+def thresholds(*steps, base="green"):
+    out = [{"color": base, "value": None}]
+    for color, value in steps:
+        out.append({"color": color, "value": value})
+    return {"mode": "absolute", "steps": out}
+
+
+def field(unit, decimals=None, steps=(), no_value="0", **extra):
+    defaults = {"unit": unit, "thresholds": thresholds(*steps), "noValue": no_value, "color": {"mode": "thresholds"}}
+    if decimals is not None:
+        defaults["decimals"] = decimals
+    defaults.update(extra)
+    return {"defaults": defaults, "overrides": []}
+
+
+def ts_field(unit, decimals=2, draw="line", stack=False, **extra):
+    custom = {"drawStyle": draw, "lineWidth": 2, "fillOpacity": 15 if draw == "line" else 80, "showPoints": "never",
+              "spanNulls": False, "stacking": {"mode": "normal" if stack else "none", "group": "A"}}
+    return {"defaults": {"unit": unit, "decimals": decimals, "custom": custom, "color": {"mode": "palette-classic"},
+                         "thresholds": thresholds(), **extra}, "overrides": []}
+
+
+def by_ref(ref, **properties):
+    """A field override for the frames of one query (refId)."""
+    return {"matcher": {"id": "byFrameRefID", "options": ref},
+            "properties": [{"id": key, "value": value} for key, value in properties.items()]}
+
+
+def by_name(name, **properties):
+    return {"matcher": {"id": "byName", "options": name},
+            "properties": [{"id": key, "value": value} for key, value in properties.items()]}
+
+
+# ------------------------------------------------------------------------ targets and options
+
+def target(expr, ref="A", legend="", instant=False, ds=None, interval=None, **extra):
+    t = {"refId": ref, "datasource": ds or PROM, "expr": expr, "legendFormat": legend or "__auto"}
+    if ds is LOKI:
+        t["queryType"] = "instant" if instant else "range"
+    else:
+        t["instant"] = instant
+        t["range"] = not instant
+    if interval:
+        t["interval"] = interval
+    t.update(extra)
+    return t
+
+
+def table_target(expr, ref="A", ds=None):
+    """An instant query whose result is shown as a table (one row per series)."""
+    return target(expr, ref, instant=True, ds=ds, format="table")
+
+
+def stat_options(text_mode="value_and_name", graph="none"):
+    return {
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "colorMode": "value", "graphMode": graph, "justifyMode": "auto", "textMode": text_mode,
+        "orientation": "auto", "wideLayout": True, "showPercentChange": False,
+    }
+
+
+def timeseries_options(legend_calcs=(), display="list", placement="bottom"):
+    return {
+        "legend": {"showLegend": True, "displayMode": display, "placement": placement, "calcs": list(legend_calcs)},
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
+
+
+def pie_options():
+    return {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "pieType": "donut", "legend": {"showLegend": True, "displayMode": "table", "placement": "right",
+                                           "values": ["value", "percent"]},
+            "tooltip": {"mode": "single"}}
+
+
+def bargauge_options():
+    return {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True, "valueMode": "color",
+            "namePlacement": "auto", "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300}
+
+
+def barchart_options():
+    return {"orientation": "auto", "showValue": "auto", "stacking": "none", "groupWidth": 0.7, "barWidth": 0.9,
+            "xTickLabelRotation": 0, "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom", "calcs": []},
+            "tooltip": {"mode": "single"}}
+
+
+def table_options(sort_by=None):
+    options = {"showHeader": True, "cellHeight": "sm", "footer": {"show": False, "reducer": ["sum"], "fields": ""}}
+    if sort_by:
+        options["sortBy"] = [{"displayName": sort_by, "desc": True}]
+    return options
+
+
+SERIES_TO_ROWS = [{"id": "reduce", "options": {"mode": "seriesToRows", "reducers": ["lastNotNull"], "includeTimeField": False}}]
+
+
+def merge_table(rename=None, hide=("Time",)):
+    """Transformations that join instant table queries on their labels into one table."""
+    organize = {"excludeByName": {name: True for name in hide}, "renameByName": dict(rename or {}),
+                "indexByName": {}}
+    return [{"id": "merge", "options": {}}, {"id": "organize", "options": organize}]
+
+
+# ------------------------------------------------------------------------ layout
+
+class Layout:
+    """Panels laid out in rows, left to right, with ids and grid positions."""
+
+    def __init__(self):
+        self.panels = []
+        self.y = 0
+        self.next_id = 1
+
+    def row(self, title):
+        self.panels.append({"id": self.next_id, "type": "row", "title": title, "collapsed": False, "panels": [],
+                            "gridPos": {"h": 1, "w": 24, "x": 0, "y": self.y}})
+        self.next_id += 1
+        self.y += 1
+
+    def add(self, height, specs):
+        """specs: list of (width, panel dict without id/gridPos). Returns the panels added."""
+        x = 0
+        added = []
+        for width, panel in specs:
+            panel = dict(panel)
+            panel["id"] = self.next_id
+            self.next_id += 1
+            panel["gridPos"] = {"h": height, "w": width, "x": x, "y": self.y}
+            panel.setdefault("datasource", PROM)
+            self.panels.append(panel)
+            added.append(panel)
+            x += width
+        assert x <= 24, f"row too wide: {x}"
+        self.y += height
+        return added
+
+
+def datasource_variables():
+    return [
+        {"name": "ds_prometheus", "label": "Prometheus", "type": "datasource", "query": "prometheus",
+         "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [], "refresh": 1, "regex": "",
+         "skipUrlSync": False},
+        {"name": "ds_loki", "label": "Loki", "type": "datasource", "query": "loki",
+         "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [], "refresh": 1, "regex": "",
+         "skipUrlSync": False},
+    ]
+
+
+def dashboard(uid, title, description, panels, *, variables=(), time_from="now-24h", refresh="1m", links=()):
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["claude-code", "telemetry.claude_code"],
+        "timezone": "browser",
+        "editable": False,
+        "graphTooltip": 1,
+        "time": {"from": time_from, "to": "now"},
+        "timepicker": {},
+        "refresh": refresh,
+        "schemaVersion": 39,
+        "version": 1,
+        "fiscalYearStartMonth": 0,
+        "liveNow": False,
+        "weekStart": "",
+        "links": list(links),
+        "annotations": {"list": [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                                  "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
+                                  "name": "Annotations & Alerts", "type": "dashboard"}]},
+        "templating": {"list": datasource_variables() + list(variables)},
+        "panels": panels,
+    }
+
+
+def dashboard_links():
+    """Links between the collection's dashboards (by tag), kept on every one of them."""
+    return [{"title": "Claude Code dashboards", "type": "dashboards", "tags": ["telemetry.claude_code"],
+             "asDropdown": True, "includeVars": False, "keepTime": True, "icon": "external link",
+             "targetBlank": False, "tooltip": "", "url": ""}]
+
+
+def render(board: dict) -> dict:
+    """The dashboard as it is written to files/dashboards/: priced targets filled in."""
+    return pricing.apply_prices(board, PRICES)
+
+
+def write(board: dict, name: str) -> pathlib.Path:
+    out = ROOT / "files" / "dashboards" / name
+    rendered = render(board)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rendered, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    non_rows = [p for p in rendered["panels"] if p["type"] != "row"]
+    rows = [p for p in rendered["panels"] if p["type"] == "row"]
+    print(f"wrote {out.relative_to(ROOT)}: {len(non_rows)} panels in {len(rows)} rows")
+    return out

@@ -1,0 +1,251 @@
+"""Generate files/dashboards/claude-code-deep-dive.json: Claude Code's events in Loki.
+
+Prompts, tools (usage, duration, success), decisions, MCP servers and skills, subagents, API
+requests (cost, latency, tokens, speed and effort), API errors and a session trace, with a
+`session_id` variable to drill into one session. Run after changing a panel:
+
+    python3 tests/dashboards/generate_deep_dive.py
+
+Every Loki field is in docs/telemetry.md: event attributes become structured metadata with
+dots turned into underscores (event.name -> event_name, session.id -> session_id). OTLP events
+are not JSON lines: queries filter on the metadata, never `| json`. Numbers that arrive as
+strings (duration_ms of tool_result, ...) are read with `| unwrap`, which parses them.
+"""
+
+from __future__ import annotations
+
+from common import (  # pylint: disable=import-error
+    EVENTS, LOKI, SERIES_TO_ROWS, Layout, barchart_options, dashboard, dashboard_links, field, merge_table,
+    pie_options, stat_options, table_options, target, thresholds, timeseries_options, ts_field, write,
+)
+
+layout = Layout()
+SESSION = ' | session_id=~"$session_id"'
+
+
+def events(name, extra=""):
+    return f'{EVENTS} | event_name="{name}"{SESSION}{extra}'
+
+
+def count(name, window="$__range", by="", extra=""):
+    grouping = f" by ({by})" if by else ""
+    return f"sum{grouping}(count_over_time({events(name, extra)} [{window}]))"
+
+
+def unwrap(func, name, value, window="$__range", by="", extra="", param=""):
+    """An unwrapped range aggregation; `by` groups it (LogQL puts the grouping after the range)."""
+    grouping = f" by ({by})" if by else ""
+    lead = f"{param}, " if param else ""
+    return f"{func}({lead}{events(name, extra)} | unwrap {value} [{window}]){grouping}"
+
+
+def loki(expr, ref="A", legend="", instant=False, **extra):
+    return target(expr, ref, legend, instant=instant, ds=LOKI, **extra)
+
+
+def panel(kind, title, description, targets, fieldconfig, options, **extra):
+    out = {"type": kind, "title": title, "description": description + " From Loki.", "datasource": LOKI,
+           "targets": targets, "fieldConfig": fieldconfig, "options": options}
+    out.update(extra)
+    return out
+
+
+def logs(title, description, expr):
+    return {"type": "logs", "title": title, "description": description + " From Loki.", "datasource": LOKI,
+            "targets": [loki(expr)],
+            "options": {"showTime": True, "showLabels": False, "showCommonLabels": False, "wrapLogMessage": True,
+                        "prettifyLogMessage": False, "enableLogDetails": True, "dedupStrategy": "none",
+                        "sortOrder": "Descending"}}
+
+
+def stat(title, description, expr, unit="short", decimals=0, no_value="0"):
+    return panel("stat", title, description, [loki(expr, instant=True, legend=title)],
+                 field(unit, decimals, no_value=no_value), stat_options("value"))
+
+
+# ---------------------------------------------------------------- 1. Sessions and prompts
+layout.row("Sessions and Prompts")
+layout.add(8, [
+    (4, stat("Prompts", "User prompts (user_prompt events) in the time range.",
+             f"{count('user_prompt')} or vector(0)")),
+    (4, stat("Sessions", "Sessions with at least one event in the time range.",
+             f"count(sum by (session_id) (count_over_time({EVENTS}{SESSION} [$__range]))) or vector(0)")),
+    (8, panel("timeseries", "Prompts over Time", "User prompts per interval.",
+              [loki(count("user_prompt", "$__interval"), legend="Prompts")],
+              ts_field("short", 0, draw="bars"), timeseries_options(["sum", "max"]))),
+    (8, panel("table", "Sessions", "Sessions in the time range: prompts and API requests. Copy a session_id into "
+              "the variable above to follow one session.",
+              [loki(count("user_prompt", by="session_id"), "A", instant=True),
+               loki(count("api_request", by="session_id"), "B", instant=True)],
+              {"defaults": {"unit": "short", "decimals": 0, "thresholds": thresholds(),
+                            "noValue": "none in the time range", "color": {"mode": "thresholds"},
+                            "custom": {"align": "auto", "filterable": True}}, "overrides": []},
+              table_options("API requests"),
+              transformations=merge_table({"Value #A": "Prompts", "Value #B": "API requests",
+                                           "session_id": "Session"}))),
+])
+layout.add(8, [
+    (24, logs("Prompt Log", "Every user prompt with its session and length (the text only when prompts are "
+              "logged: OTEL_LOG_USER_PROMPTS on the client and otel_collector_log_prompts on the collector).",
+              events("user_prompt") + ' | line_format "session {{.session_id}}: prompt of {{.prompt_length}} '
+              'characters"')),
+])
+
+# ---------------------------------------------------------------- 2. Tools
+layout.row("Tools")
+SUCCEEDED = ' | success="true"'
+success = f'100 * {count("tool_result", "$__interval", extra=SUCCEEDED)} / {count("tool_result", "$__interval")}'
+layout.add(8, [
+    (6, panel("barchart", "Tool Runs by Tool", "Tool runs (tool_result events) in the time range, by tool.",
+              [loki(count("tool_result", by="tool_name"), instant=True, legend="{{tool_name}}")],
+              field("short", 0, no_value="no tool runs"), barchart_options(), transformations=SERIES_TO_ROWS)),
+    (6, panel("bargauge", "Tool Duration by Tool", "Average and 95th percentile run time of each tool in the "
+              "time range (duration_ms of tool_result events).",
+              [loki(unwrap("avg_over_time", "tool_result", "duration_ms", by="tool_name"), "A", instant=True,
+                    legend="{{tool_name}} avg"),
+               loki(unwrap("quantile_over_time", "tool_result", "duration_ms", by="tool_name", param="0.95"), "B",
+                    instant=True, legend="{{tool_name}} p95")],
+              field("ms", 0, no_value="no tool runs"),
+              {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+               "orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True, "valueMode": "color",
+               "namePlacement": "auto", "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8,
+               "maxVizHeight": 300})),
+    (6, panel("timeseries", "Tool Success Rate", "Share of tool runs that succeeded (success=true), per interval.",
+              [loki(success, legend="Success rate")],
+              ts_field("percent", 1, min=0, max=100), timeseries_options(["mean", "min"]))),
+    (6, panel("piechart", "Tool Decisions", "Tool permission decisions (tool_decision events) in the time range by "
+              "decision and source (config, user, hook, ...).",
+              [loki(count("tool_decision", by="decision, source"), instant=True, legend="{{decision}} ({{source}})")],
+              field("short", 0, no_value="no decisions"), pie_options())),
+])
+
+# ---------------------------------------------------------------- 3. MCP servers and skills
+layout.row("MCP Servers and Skills")
+layout.add(7, [
+    (12, panel("barchart", "MCP Tool Calls", "Calls of MCP tools (tool names mcp__<server>__<tool>) in the time "
+               "range.",
+               [loki(count("tool_result", by="tool_name", extra=' | tool_name=~"mcp__.+"'), instant=True,
+                     legend="{{tool_name}}")],
+               field("short", 0, no_value="no MCP tool calls"), barchart_options(), transformations=SERIES_TO_ROWS)),
+    (12, panel("timeseries", "Skill Uses", "Uses of the Skill tool per interval. The skill's name is in the "
+               "tool parameters, which the collector removes unless they are opted in.",
+               [loki(count("tool_result", "$__interval", extra=' | tool_name="Skill"'), legend="Skill uses")],
+               ts_field("short", 0, draw="bars"), timeseries_options(["sum"]))),
+])
+
+# ---------------------------------------------------------------- 4. Subagents
+layout.row("Subagents")
+AGENT = ' | tool_name="Agent"'
+agent_failed = AGENT + ' | success="false"'
+layout.add(8, [
+    (6, stat("Subagent Runs", "Runs of the Agent tool (subagents) in the time range.",
+             f"{count('tool_result', extra=AGENT)} or vector(0)")),
+    (6, stat("Subagent Failures", "Agent tool runs that failed (success=false) in the time range.",
+             f"{count('tool_result', extra=agent_failed)} or vector(0)")),
+    (6, panel("bargauge", "Subagents Completed by Type", "subagent_completed events in the time range by agent "
+              "type, with their average tokens and tool uses.",
+              [loki(count("subagent_completed", by="agent_type"), "A", instant=True, legend="{{agent_type}} runs"),
+               loki(unwrap("avg_over_time", "subagent_completed", "total_tokens", by="agent_type"), "B",
+                    instant=True, legend="{{agent_type}} avg tokens"),
+               loki(unwrap("avg_over_time", "subagent_completed", "total_tool_uses", by="agent_type"), "C",
+                    instant=True, legend="{{agent_type}} avg tool uses")],
+              field("short", 0, no_value="no subagents"),
+              {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+               "orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True, "valueMode": "color",
+               "namePlacement": "auto", "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8,
+               "maxVizHeight": 300})),
+    (6, panel("timeseries", "Subagent Duration", "Average run time of completed subagents per interval "
+              "(duration_ms of subagent_completed).",
+              [loki(unwrap("avg_over_time", "subagent_completed", "duration_ms", "$__interval", by="agent_type"),
+                    legend="{{agent_type}}")],
+              ts_field("ms", 0), timeseries_options(["mean", "max"]))),
+])
+
+# ---------------------------------------------------------------- 5. API requests
+layout.row("API Requests")
+
+
+def by_model(func, value, window="$__range"):
+    return unwrap(func, "api_request", value, window, by="model")
+
+
+layout.add(8, [
+    (6, panel("barchart", "API Requests by Model", "Messages API requests (api_request events) in the time range, "
+              "by model.",
+              [loki(count("api_request", by="model"), instant=True, legend="{{model}}")],
+              field("short", 0, no_value="no requests"), barchart_options(), transformations=SERIES_TO_ROWS)),
+    (6, panel("bargauge", "Cost per Request", "Average cost of one API request in the time range (cost_usd of "
+              "api_request), by model.",
+              [loki(by_model("avg_over_time", "cost_usd"), instant=True, legend="{{model}}")],
+              field("currencyUSD", 4, no_value="no requests"),
+              {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+               "orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True, "valueMode": "color",
+               "namePlacement": "auto", "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8,
+               "maxVizHeight": 300})),
+    (6, panel("timeseries", "API Latency", "95th percentile and average duration of API requests per interval "
+              "(duration_ms of api_request).",
+              [loki(unwrap("quantile_over_time", "api_request", "duration_ms", "$__interval", by="model",
+                           param="0.95"), "A", legend="{{model}} p95"),
+               loki(by_model("avg_over_time", "duration_ms", "$__interval"), "B", legend="{{model}} avg")],
+              ts_field("ms", 0), timeseries_options(["mean", "max"]))),
+    (6, panel("timeseries", "Tokens per Request", "Average input and output tokens of one API request per interval.",
+              [loki(f"avg({unwrap('avg_over_time', 'api_request', 'input_tokens', '$__interval')})", "A",
+                    legend="Input"),
+               loki(f"avg({unwrap('avg_over_time', 'api_request', 'output_tokens', '$__interval')})", "B",
+                    legend="Output"),
+               loki(f"avg({unwrap('avg_over_time', 'api_request', 'cache_read_tokens', '$__interval')})", "C",
+                    legend="Cache read")],
+              ts_field("short", 0), timeseries_options(["mean", "max"]))),
+])
+layout.add(7, [
+    (8, panel("piechart", "Speed and Effort", "API requests in the time range by speed (normal, fast) and effort "
+              "(models that report it).",
+              [loki(count("api_request", by="speed, effort"), instant=True, legend="{{speed}} {{effort}}")],
+              field("short", 0, no_value="no requests"), pie_options())),
+    (8, panel("piechart", "Main Loop vs Subagents", "API requests in the time range by query_source (sdk or repl "
+              "for the main loop, agent:... for subagents).",
+              [loki(count("api_request", by="query_source"), instant=True, legend="{{query_source}}")],
+              field("short", 0, no_value="no requests"), pie_options())),
+    (8, stat("API Cost in Range", "Sum of cost_usd of the API requests in the time range (the event view of the "
+             "cost metric).",
+             f"sum({unwrap('sum_over_time', 'api_request', 'cost_usd')}) or vector(0)", "currencyUSD", 4)),
+])
+
+# ---------------------------------------------------------------- 6. API errors
+layout.row("API Errors")
+layout.add(8, [
+    (8, panel("timeseries", "API Errors over Time", "Failed API requests (api_error events) per interval, by model.",
+              [loki(count("api_error", "$__interval", by="model"), legend="{{model}}")],
+              ts_field("short", 0, draw="bars"), timeseries_options(["sum"]))),
+    (16, logs("API Error Log", "Every api_error event, with its model and session.",
+              events("api_error") + ' | line_format "{{.model}} session {{.session_id}}"')),
+])
+
+# ---------------------------------------------------------------- 7. Session trace
+layout.row("Session Trace")
+layout.add(12, [
+    (24, logs("Session Trace", "Every event of the selected session(s) in order: prompts, API requests, tool "
+              "decisions and results, subagents. Set session_id above to one session.",
+              f'{EVENTS}{SESSION} | line_format "{{{{.event_name}}}} {{{{.tool_name}}}} {{{{.model}}}} '
+              f'session {{{{.session_id}}}}"')),
+])
+
+SESSION_VARIABLE = {
+    "name": "session_id", "label": "Session (regex)", "type": "textbox", "query": ".+",
+    "current": {"text": ".+", "value": ".+"}, "options": [{"selected": True, "text": ".+", "value": ".+"}],
+    "hide": 0, "description": "A session_id (from the Sessions table), or a regex; .+ is every session.",
+}
+
+dashboard = dashboard(
+    "claude-code-deep-dive", "Claude Code / Deep Dive",
+    "Claude Code's events in Loki: prompts, tools, decisions, MCP and skills, subagents, API requests and errors, "
+    "and a trace of one session (variable session_id).",
+    layout.panels, variables=[SESSION_VARIABLE], time_from="now-6h", links=dashboard_links())
+
+
+def main() -> None:
+    write(dashboard, "claude-code-deep-dive.json")
+
+
+if __name__ == "__main__":
+    main()
