@@ -2,7 +2,8 @@
 # The test harness of telemetry.claude_code: one command, from a fresh Debian 12 machine.
 #
 #   tests/harness.sh all                 every stage, in order, stopping at the first failure
-#   tests/harness.sh STAGE [ARGS]        one stage: setup | lint | sanity | importer | unit | molecule
+#   tests/harness.sh STAGE [ARGS]        one stage: setup | lint | sanity | importer | unit | rules |
+#                                        molecule
 #   tests/harness.sh molecule NAME...    only the named molecule scenarios
 #   tests/harness.sh deploy [INVENTORY]  deploy the stack (playbooks/site.yml) to a local test
 #                                        container, or to the hosts of INVENTORY
@@ -250,6 +251,18 @@ do_unit() {
   python -m pytest -q tests/unit "$@"
 }
 
+# The alert and recording rules: promtool check + test rules with the Prometheus of both test
+# images (2.53 and 2.42), structure checks, and the Loki ruler files' LogQL (tests/rules/run.sh).
+do_rules() {
+  ensure_env
+  start_docker
+  setup_images
+  [[ -n "${TCC_PROMTOOL:-}" ]] || setup_lint_parsers >/dev/null
+  cd "${ROOT}"
+  # Without TCC_PROMTOOL, run.sh takes both promtools (2.53 from the trixie image, 2.42 here).
+  env -u TCC_PROMTOOL bash tests/rules/run.sh
+}
+
 do_molecule() {
   ensure_env
   start_docker
@@ -291,6 +304,7 @@ main() {
     sanity) stage sanity do_sanity "$@" ;;
     importer) stage importer do_importer ;;
     unit) stage unit do_unit "$@" ;;
+    rules) stage rules do_rules ;;
     molecule) stage molecule do_molecule "$@" ;;
     molecule-destroy) ensure_env; cd "${ROOT}"; molecule destroy -s "${1:?scenario}"; return ;;
     deploy) do_setup; do_deploy "$@"; return ;;
@@ -300,9 +314,10 @@ main() {
       stage sanity do_sanity
       stage importer do_importer
       stage unit do_unit
+      stage rules do_rules
       stage molecule do_molecule
       ;;
-    -h | --help | help) sed -n '2,13p' "${BASH_SOURCE[0]}"; return ;;
+    -h | --help | help) sed -n '2,14p' "${BASH_SOURCE[0]}"; return ;;
     *) die "unknown stage '${cmd}' (tests/harness.sh --help)" ;;
   esac
   print_summary
