@@ -72,11 +72,18 @@ PROM_BIN="$(bash tests/rules/fetch-prometheus.sh trixie | tail -n1)"
 mkdir -p /var/tmp "${OUT_DIR}"
 WORK="$(mktemp -d /var/tmp/tcc-cardinality.XXXXXX)"
 PIDS=()
+session_members() { ps -o pid= --sid "$1" 2>/dev/null | tr -s ' \n' ' ' || true; }
 stop_pid() {
-  local pid="$1"
-  # Sessions run in their own process group (setsid): stop claude and timeout with them.
-  kill -- "-${pid}" 2>/dev/null || kill "${pid}" 2>/dev/null || true
+  local pid="$1" members
+  # A Claude Code session runs in a session of its own (setsid), and `timeout` in it puts
+  # claude in another process group: stop every process of that session, by id.
+  read -ra members <<<"$(session_members "${pid}")"
+  kill "${pid}" "${members[@]}" 2>/dev/null || true
   wait "${pid}" 2>/dev/null || true
+  for _ in $(seq 1 20); do
+    [[ -z "$(session_members "${pid}" | tr -d ' ')" ]] && break
+    sleep 0.25
+  done
 }
 cleanup() {
   local rc=$? pid
