@@ -8,6 +8,9 @@ import yaml
 
 URL = "http://127.0.0.1:9093"
 CONFIG = "/etc/alertmanager/alertmanager.yml"
+# Debian 13 listens on every interface (for the firewall rules, molecule.yml), Debian 12 on the
+# default loopback address.
+LISTEN = {"tcc-alertmanager-trixie": "0.0.0.0:9093", "tcc-alertmanager-bookworm": "127.0.0.1:9093"}
 
 
 def _get(host, path):
@@ -74,7 +77,11 @@ def test_running_config_has_the_null_receiver(host):
 def test_clustering_is_off(host):
     status = _get(host, "/api/v2/status")
     assert status["cluster"]["status"] == "disabled"
-    assert "127.0.0.1:9093" in host.check_output("ss -Hltn")
+    listening = host.check_output("ss -Hltn")
+    if LISTEN[host.backend.get_hostname()].startswith("127.0.0.1:"):
+        assert "127.0.0.1:9093" in listening
+    else:
+        assert any(a in listening for a in ("0.0.0.0:9093", "*:9093", "[::]:9093")), listening
     assert ":9094" not in host.check_output("ss -Hltnu")
 
 
@@ -84,7 +91,7 @@ def test_runs_with_the_role_flags(host):
         "--config.file=/etc/alertmanager/alertmanager.yml",
         "--storage.path=/var/lib/alertmanager",
         "--data.retention=72h",
-        "--web.listen-address=127.0.0.1:9093",
+        "--web.listen-address=" + LISTEN[host.backend.get_hostname()],
         "--cluster.listen-address= ",
     ):
         assert flag in exec_start, exec_start
