@@ -37,6 +37,51 @@ def _container_ip() -> str:
     ).strip()
 
 
+def session_env(endpoint: str, api_port: int, protocol: str = "http/protobuf") -> dict:
+    """The environment of a scripted session that exports to `endpoint` (no token here)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+        "CLAUDE_BIN": os.environ.get("CLAUDE_BIN", "claude"),
+        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_METRIC_EXPORT_INTERVAL": "2000",
+        "OTEL_LOGS_EXPORT_INTERVAL": "1000",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        # A team label (Claude Code copies resource attributes onto every series).
+        "OTEL_RESOURCE_ATTRIBUTES": "team=platform,cost_center=4711",
+        # The developer opts in to prompt and tool-detail logging: the collector's defaults must
+        # still keep that content out of Prometheus and the Loki export (test_privacy.py).
+        "OTEL_LOG_USER_PROMPTS": "1",
+        "OTEL_LOG_TOOL_DETAILS": "1",
+    }
+
+
+def start_messages_api():
+    """The Messages API stand-in on a free loopback port: (process, port)."""
+    port = _free_port()
+    api = subprocess.Popen(  # pylint: disable=consider-using-with
+        [sys.executable, str(ROOT / "tests/claude/fake_messages_api.py"), "--port", str(port)],
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    return api, port
+
+
+def run_session(env: dict) -> dict:
+    out = subprocess.run(
+        ["bash", str(ROOT / "tests/claude/run_session.sh")],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert out.returncode == 0, f"claude session failed: {out.stderr}\n{out.stdout}"
+    return json.loads(out.stdout)
+
+
 def _token() -> str:
     path = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ingest-token"
     return path.read_text(encoding="utf-8").strip() if path.exists() else ""
@@ -45,37 +90,12 @@ def _token() -> str:
 @pytest.fixture(scope="session")
 def session():
     """Run one scripted Claude Code session against the stack; return its JSON result."""
-    claude = os.environ.get("CLAUDE_BIN", "claude")
-    port = _free_port()
-    api = subprocess.Popen(  # pylint: disable=consider-using-with
-        [sys.executable, str(ROOT / "tests/claude/fake_messages_api.py"), "--port", str(port)],
-        stderr=subprocess.DEVNULL,
-    )
+    api, port = start_messages_api()
     try:
-        time.sleep(0.5)
-        env = {
-            "PATH": os.environ["PATH"],
-            "HOME": os.environ.get("HOME", "/root"),
-            "LANG": "C.UTF-8",
-            "CLAUDE_BIN": claude,
-            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
-            "OTEL_METRICS_EXPORTER": "otlp",
-            "OTEL_LOGS_EXPORTER": "otlp",
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{_container_ip()}:4318",
-            "OTEL_METRIC_EXPORT_INTERVAL": "2000",
-            "OTEL_LOGS_EXPORT_INTERVAL": "1000",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        }
+        env = session_env(f"http://{_container_ip()}:4318", port)
         if _token():
             env["OTEL_EXPORTER_OTLP_HEADERS"] = f"Authorization=Bearer {_token()}"
-        out = subprocess.run(
-            ["bash", str(ROOT / "tests/claude/run_session.sh")],
-            env=env, capture_output=True, text=True, timeout=300, check=False,
-        )
-        assert out.returncode == 0, f"claude session failed: {out.stderr}\n{out.stdout}"
-        result = json.loads(out.stdout)
+        result = run_session(env)
         with SESSIONS_FILE.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(result) + "\n")
         print(f"Claude Code says: total_cost_usd={result['total_cost_usd']} modelUsage={json.dumps(result['modelUsage'])}")

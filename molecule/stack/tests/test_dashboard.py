@@ -1,7 +1,9 @@
-"""The main dashboard's queries against the real stack, after a real Claude Code session.
+"""The dashboards' queries against the real stack, after a real Claude Code session.
 
-- Every Prometheus query of files/dashboards/claude-code.json returns data, and the cost and
-  token stat panels equal Claude Code's own totals (its --output-format json) within 1%.
+- Every Prometheus query of the four dashboards in files/dashboards/ returns data, but for the
+  stack-health panels that read Loki's own series (no Loki runs here; they are named in the
+  output), and the main dashboard's cost and token stat panels equal Claude Code's own totals
+  (its --output-format json) within 1%.
 - Loki cannot run here (no binary can be had), so the Loki panels are checked one step earlier:
   the collector's log export, recorded by a STAND-IN FOR LOKI (tests/claude/otlp_capture.py on
   Loki's address, started by prepare.yml; it is not Loki), must carry every field the LogQL
@@ -22,22 +24,27 @@ import yaml
 from conftest import all_sessions  # pylint: disable=import-error
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-DASHBOARD = json.loads((ROOT / "files/dashboards/claude-code.json").read_text(encoding="utf-8"))
+DASHBOARDS = {path.name: json.loads(path.read_text(encoding="utf-8"))
+              for path in sorted((ROOT / "files/dashboards").glob("*.json"))}
+DASHBOARD = DASHBOARDS["claude-code.json"]
+# Series that only a running Loki has: the panels reading them cannot show data here.
+NEEDS_LOKI = re.compile(r"\bloki_[a-z_]+")
 PRICES = yaml.safe_load((ROOT / "files/model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
 PROM = "http://127.0.0.1:9090"
 # Grafana's variables, as Grafana would fill them for a one-hour dashboard range.
 GRAFANA_VARS = {"$__rate_interval": "1m", "$__range_s": "3600", "$__range": "1h", "$__interval": "1m"}
 
 
-def _panels():
-    return [p for p in DASHBOARD["panels"] if p["type"] != "row"]
+def _panels(dashboard=None):
+    return [p for p in (dashboard or DASHBOARD)["panels"] if p["type"] != "row"]
 
 
-def _prom_targets():
-    for panel in _panels():
-        for target in panel.get("targets", []):
-            if target["datasource"]["type"] == "prometheus":
-                yield panel, target
+def _targets(kind):
+    for name, dashboard in DASHBOARDS.items():
+        for panel in _panels(dashboard):
+            for target in panel.get("targets", []):
+                if target["datasource"]["type"] == kind:
+                    yield name, panel, target
 
 
 def _fill(expr: str) -> str:
@@ -57,8 +64,8 @@ def _instant(host, expr: str) -> list:
     return _api(host, "/api/v1/query", query=_fill(expr))["result"]
 
 
-def _value(host, panel_title: str, ref: str = "A") -> float:
-    panel = next(p for p in _panels() if p["title"] == panel_title)
+def _value(host, panel_title: str, ref: str = "A", dashboard=None) -> float:
+    panel = next(p for p in _panels(dashboard) if p["title"] == panel_title)
     target = next(t for t in panel["targets"] if t["refId"] == ref)
     result = _instant(host, target["expr"])
     assert len(result) == 1, (panel_title, result)
@@ -78,14 +85,25 @@ def sessions(host, session):  # pylint: disable=unused-argument
     everything = all_sessions()
     expected = sum(s["total_cost_usd"] for s in everything)
     deadline = time.time() + 90
-    got = None
+    got = recorded = None
     while time.time() < deadline:
         result = _instant(host, "sum(claude_code_cost_usage_USD_total)")
         got = float(result[0]["value"][1]) if result else None
         if got is not None and abs(got - expected) <= expected * 1e-6:
-            return everything
+            break
         time.sleep(3)
-    pytest.fail(f"Prometheus never reached the sessions' total cost {expected} (last {got})")
+    else:
+        pytest.fail(f"Prometheus never reached the sessions' total cost {expected} (last {got})")
+    # The recording rules (evaluated every minute) must have seen the last session too: the
+    # panels with fixed 1h/24h windows read them.
+    deadline = time.time() + 150
+    while time.time() < deadline:
+        result = _instant(host, "sum(claude_code:cost_usage_USD:accrued1h)")
+        recorded = float(result[0]["value"][1]) if result else None
+        if recorded is not None and abs(recorded - expected) <= expected * 1e-6:
+            return everything
+        time.sleep(5)
+    pytest.fail(f"the recording rules never reached the sessions' total cost {expected} (last {recorded})")
     return everything
 
 
@@ -95,15 +113,14 @@ def _close(got: float, expected: float, what: str) -> None:
     print(f"{what}: panel {got:.6g} vs Claude Code {expected:.6g}")
 
 
-def test_dashboard_shape():
-    rows = [p for p in DASHBOARD["panels"] if p["type"] == "row"]
-    assert (len(_panels()), len(rows)) == (26, 7)
-
-
 def test_every_prometheus_query_returns_data(host, sessions):  # pylint: disable=unused-argument,redefined-outer-name
-    empty = []
+    empty, not_exercised = [], []
     count = 0
-    for panel, target in _prom_targets():
+    for name, panel, target in _targets("prometheus"):
+        label = f"{name}: {panel['title']} [{target['refId']}]"
+        if NEEDS_LOKI.search(target["expr"]):
+            not_exercised.append(label)
+            continue
         count += 1
         if target.get("instant"):
             result = _instant(host, target["expr"])
@@ -113,9 +130,33 @@ def test_every_prometheus_query_returns_data(host, sessions):  # pylint: disable
                           start=f"{now - 900:.0f}", end=f"{now:.0f}", step="15")["result"]
             result = [r for r in result if any(v[1] not in ("NaN", "+Inf", "-Inf") for v in r["values"])]
         if not result:
-            empty.append(f"{panel['title']} [{target['refId']}]")
-    print(f"{count} Prometheus queries of the main dashboard ran; empty: {empty or 'none'}")
+            empty.append(label)
+    print(f"{count} Prometheus queries of {len(DASHBOARDS)} dashboards ran; empty: {empty or 'none'}")
+    print(f"NOT EXERCISED (they read Loki's own series, and no Loki binary can run here): {not_exercised}")
     assert not empty, f"panels with no data after a real session: {empty}"
+    assert all(label.startswith("claude-code-stack-health.json") for label in not_exercised), not_exercised
+
+
+def test_dashboard_shapes():
+    shapes = {name: (len(_panels(d)), sum(p["type"] == "row" for p in d["panels"])) for name, d in DASHBOARDS.items()}
+    print(f"dashboards (panels, rows): {shapes}")
+    assert shapes["claude-code.json"] == (26, 7)
+    assert set(shapes) == {"claude-code.json", "claude-code-overview.json", "claude-code-deep-dive.json",
+                           "claude-code-stack-health.json"}
+
+
+def test_overview_totals_equal_claude_codes_totals(host, sessions):  # pylint: disable=redefined-outer-name
+    overview = DASHBOARDS["claude-code-overview.json"]
+    total = sum(s["total_cost_usd"] for s in sessions)
+    _close(_value(host, "Cost", dashboard=overview), total, "Overview: Cost")
+    _close(_value(host, "Cost This Week", dashboard=overview), total, "Overview: Cost This Week")
+    _close(_value(host, "Cost This Month", dashboard=overview), total, "Overview: Cost This Month")
+    # one commit and one pull request per scripted session
+    _close(_value(host, "Commits", dashboard=overview), len(sessions), "Overview: Commits")
+    _close(_value(host, "Pull Requests", dashboard=overview), len(sessions), "Overview: Pull Requests")
+    team = _instant(host, next(t for _n, p, t in _targets("prometheus") if p["title"] == "Cost by Team")["expr"])
+    assert {r["metric"].get("team") for r in team} == {"platform"}, team
+    _close(sum(float(r["value"][1]) for r in team), total, "Overview: Cost by Team [platform]")
 
 
 def test_cost_panels_equal_claude_codes_totals(host, sessions):  # pylint: disable=redefined-outer-name
@@ -180,13 +221,24 @@ def _loki_exports(host) -> list:
 
 
 def _logql_fields(expr: str):
-    """(event name, fields the query filters or groups on) of one of our LogQL queries."""
-    event = re.search(r'event_name="([^"]+)"', expr).group(1)
-    fields = {"service_name", "event_name"}
+    """(event name or None, fields the query filters, groups, unwraps or formats on) of a LogQL query."""
+    event = re.search(r'event_name="([^"]+)"', expr)
+    fields = {"service_name", "session_id"} | ({"event_name"} if event else set())
     for group in re.findall(r"by \(([^)]*)\)", expr):
         fields.update(f.strip() for f in group.split(","))
     fields.update(re.findall(r"\| (\w+) *(?:<=|>=|<|>|=~|!=|=)", expr))
-    return event, fields
+    fields.update(re.findall(r"\| unwrap (\w+)", expr))
+    if event:  # a trace of every event formats fields that only some events have
+        fields.update(re.findall(r"\{\{\.(\w+)\}\}", expr))
+    return (event.group(1) if event else None), fields
+
+
+# Events the scripted session does not produce; their queries are named, not checked.
+NOT_PRODUCED = {"api_error"}
+# Fields that only some requests carry (docs/telemetry.md: effort only for models that report
+# it; not the two models of the scripted session). A query may group by them: Loki puts the
+# events without the field in the group with an empty value.
+OPTIONAL = {"effort"}
 
 
 def test_loki_export_carries_every_field_the_logql_queries_use(host, sessions):  # pylint: disable=redefined-outer-name
@@ -195,31 +247,25 @@ def test_loki_export_carries_every_field_the_logql_queries_use(host, sessions): 
     records = []
     while time.time() < deadline:
         records = [r for r in _loki_exports(host) if r.get("session_id") in session_ids]
-        if {"user_prompt", "tool_result", "tool_decision"} <= {r.get("event_name") for r in records}:
+        if {"user_prompt", "tool_result", "tool_decision", "api_request", "subagent_completed"} <= {
+                r.get("event_name") for r in records}:
             break
         time.sleep(3)
-    missing = []
+    missing, not_checked = [], []
     checked = 0
-    for panel in _panels():
-        for target in panel.get("targets", []):
-            if target["datasource"]["type"] != "loki":
-                continue
-            checked += 1
-            event, fields = _logql_fields(target["expr"])
-            matching = [r for r in records if r.get("event_name") == event]
-            if not matching or not any(fields <= set(r) for r in matching):
-                have = sorted(set().union(*matching)) if matching else []
-                missing.append(f"{panel['title']} [{target['refId']}]: {event} needs {sorted(fields)}, export has {have}")
+    for name, panel, target in _targets("loki"):
+        event, fields = _logql_fields(target["expr"])
+        fields -= OPTIONAL
+        label = f"{name}: {panel['title']} [{target['refId']}]"
+        if event in NOT_PRODUCED:
+            not_checked.append(label)
+            continue
+        checked += 1
+        matching = [r for r in records if event is None or r.get("event_name") == event]
+        if not matching or not any(fields <= set(r) for r in matching):
+            have = sorted(set().union(*matching)) if matching else []
+            missing.append(f"{label}: {event} needs {sorted(fields)}, export has {have}")
     print(f"{checked} LogQL queries checked against {len(records)} exported events of the session(s) "
           f"(recorded by the stand-in for Loki; Loki itself was not run)")
+    print(f"NOT CHECKED (the scripted session produces no {sorted(NOT_PRODUCED)} event): {not_checked}")
     assert not missing, missing
-
-
-def test_no_prompt_or_tool_content_reaches_the_loki_export(host, sessions):  # pylint: disable=redefined-outer-name
-    session_ids = {s["session_id"] for s in sessions}
-    records = [r for r in _loki_exports(host) if r.get("session_id") in session_ids]
-    assert records
-    leaked = sorted({k for r in records for k in r if k in ("prompt", "response", "tool_input", "tool_parameters")})
-    assert not leaked, f"sensitive attributes exported: {leaked}"
-    emails = [r["user_email"] for r in records if "user_email" in r]
-    assert all("@" not in str(e) for e in emails), "user.email left the collector in clear"
