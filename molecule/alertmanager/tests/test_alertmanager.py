@@ -64,11 +64,17 @@ def test_deployed_files_are_private(host):
     assert data.mode == 0o750
 
 
-def test_running_config_has_the_null_receiver(host):
+def test_running_config_routes_by_severity(host):
     status = _get(host, "/api/v2/status")
     config = yaml.safe_load(status["config"]["original"])
-    assert [r["name"] for r in config["receivers"]] == ["null"]
+    assert [r["name"] for r in config["receivers"]] == ["null", "critical", "warning"]
     assert config["route"]["receiver"] == "null"
+    # amtool walks the deployed routing tree, as Alertmanager does.
+    for labels, receiver in (("severity=critical", "critical"), ("severity=warning", "warning"),
+                             ("severity=info", "null"), ("alertname=ClaudeCodeDailyCostHigh severity=warning", "warning")):
+        words = labels.split()
+        cmd = host.run("amtool config routes test --config.file=%s" + " %s" * len(words), CONFIG, *words)
+        assert cmd.rc == 0 and cmd.stdout.strip() == receiver, (labels, cmd.stdout, cmd.stderr)
     assert config["route"]["group_by"] == ["alertname", "severity"]
     assert config["inhibit_rules"][0]["source_matchers"] == ['severity="critical"']
     assert config["templates"] == ["/etc/alertmanager/templates/*.tmpl"]
@@ -116,7 +122,7 @@ def test_accepts_and_lists_a_test_alert(host):
         time.sleep(0.5)
     assert len(listed) == 1, listed
     assert listed[0]["status"]["state"] == "active"
-    assert [r["name"] for r in listed[0]["receivers"]] == ["null"]
+    assert [r["name"] for r in listed[0]["receivers"]] == ["warning"]  # routed by its severity
 
 
 def test_unit_is_hardened(host):
