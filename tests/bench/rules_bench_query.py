@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pathlib
 import re
 import statistics
 import sys
@@ -67,22 +68,17 @@ def dashboard_queries(path):
     return out
 
 
-def recorded(rules_path):
-    """{(metric, window): kept labels} of the accrual records, and {window: name} of the session counts."""
-    with open(rules_path, encoding="utf-8") as handle:
-        doc = yaml.safe_load(handle)
-    accruals, counts = {}, {}
-    for group in doc["groups"]:
-        for rule in group["rules"]:
-            name = rule.get("record", "")
-            m = re.match(r"^claude_code:([A-Za-z_]+):accrued(\w+)$", name)
-            if m:
-                by = re.search(r"sum by \(([^)]*)\)", rule["expr"])
-                accruals[(m.group(1), m.group(2))] = {x.strip() for x in by.group(1).split(",")} if by else set()
-            m = re.match(r"^claude_code:sessions_active:count(\w+)$", name)
-            if m:
-                counts[m.group(1)] = name
-    return accruals, counts
+def recorded():
+    """{(metric, window): kept labels} of the accrual records, and {window: name} of the session counts.
+
+    Read from files/rules/claude_code_recording.yml by the dashboards' own helper (common.py).
+    """
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "dashboards"))
+    import common  # pylint: disable=import-outside-toplevel,import-error
+
+    accruals = {(metric[len("claude_code_"):-len("_total")], window): kept
+                for (metric, window), (_name, kept) in common.ACCRUAL_RECORDS.items()}
+    return accruals, dict(common.SESSION_RECORDS)
 
 
 def rewrite(expr, accruals, counts):
@@ -144,7 +140,7 @@ def main():
                                           "--dashboard (raw) with it instead of rewriting every accrual")
     args = parser.parse_args()
 
-    accruals, counts = recorded(args.rules)
+    accruals, counts = recorded()
     # Records are as fresh as the last evaluation of their group: compare there, raw and
     # rewritten at the same instant.
     last = query(args.url, "timestamp(claude_code:sessions_active:count24h)", args.time)[2]["result"]

@@ -10,14 +10,22 @@ answers ``200 {}``.  Protobuf bodies are refused with 415, since the point is
 to capture ``OTEL_EXPORTER_OTLP_PROTOCOL=http/json`` exports.  gzip request
 bodies are decompressed.
 
+With ``--raw`` it takes any body (the collector's exporters send protobuf) and
+records ``{"path": ..., "headers": {lower-case name: value}, "body_b64": ...}``
+(the gunzipped body in base64), answering ``200`` with an empty body; the
+molecule scenarios run it so as a stand-in for Loki's OTLP endpoint
+(``--prefix /otlp``). It is not Loki.
+
 Usage::
 
     python3 otlp_capture.py --port 4318 --out capture.jsonl [--bind 127.0.0.1]
+    python3 otlp_capture.py --port 3100 --prefix /otlp --raw --out requests.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import gzip
 import json
 import sys
@@ -32,6 +40,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     out_path = "capture.jsonl"
     prefix = ""
+    raw_mode = False
     lock = threading.Lock()
 
     def log_message(self, fmt, *args):
@@ -68,6 +77,16 @@ class Handler(BaseHTTPRequestHandler):
         if path not in PATHS:
             sys.stderr.write(f"[otlp-capture] POST {path}: unknown path\n")
             return self._reply(404, b'{"error":"unknown path"}')
+        if self.raw_mode:
+            entry = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                     "body_b64": base64.b64encode(raw).decode("ascii")}
+            with self.lock, open(self.out_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+            self.send_response(200)
+            self.send_header("Content-Type", ctype or "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         try:
             text = raw.decode("utf-8")
             json.loads(text)
@@ -86,8 +105,10 @@ def main(argv=None) -> int:
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--out", required=True, help="JSON-lines file to append to")
     p.add_argument("--prefix", default="", help="path prefix to accept before /v1/..., e.g. /otlp (Loki's OTLP path)")
+    p.add_argument("--raw", action="store_true", help="record any body (protobuf too) in base64, with the headers")
     args = p.parse_args(argv)
     Handler.out_path = args.out
+    Handler.raw_mode = args.raw
     Handler.prefix = args.prefix.rstrip("/")
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
     server.daemon_threads = True

@@ -1,10 +1,14 @@
 """Alertmanager is really running, ready and configured on every host of the scenario."""
 
 import json
+import pathlib
+import sys
 import time
 import uuid
 
 import yaml
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import tcc_checks  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 URL = "http://127.0.0.1:9093"
 CONFIG = "/etc/alertmanager/alertmanager.yml"
@@ -126,9 +130,5 @@ def test_accepts_and_lists_a_test_alert(host):
 
 
 def test_unit_is_hardened(host):
-    out = host.run("systemd-analyze security --no-pager alertmanager.service")
-    assert out.rc == 0, out.stderr
-    last = [line for line in out.stdout.splitlines() if "Overall exposure level" in line][0]
-    score = float(last.split("exposure level for alertmanager.service:")[1].split()[0])
-    print(f"systemd-analyze security exposure for alertmanager.service on {host.backend.get_hostname()}: {score}")
-    assert score <= 2.5, last
+    tcc_checks.assert_hardened(host, "alertmanager.service")
+

@@ -20,11 +20,14 @@ import pathlib
 import re
 import shlex
 import subprocess
+import sys
 import time
 
 import pytest
 import testinfra
 import yaml
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import tcc_checks  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 VARS = yaml.safe_load((SCENARIO / "vars" / "scenario.yml").read_text(encoding="utf-8"))
@@ -69,13 +72,7 @@ def collector():
 
 
 def wait_for(check, timeout=30, step=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(step)
-
+    return tcc_checks.wait_for(check, timeout, step)
 
 def samples(collector, name, session_id):
     """[(labels, value)] of the metric NAME for one session, from the collector's Prometheus endpoint."""

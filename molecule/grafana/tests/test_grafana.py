@@ -8,10 +8,14 @@ so in their output (run with -s).
 import configparser
 import glob
 import json
+import pathlib
 import os
 import re
 
+import sys
 import yaml
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import tcc_checks  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 BINARY = "/usr/local/bin/grafana"
 MISSING_EXEC = f"grafana.service: Command {BINARY} is not executable: No such file or directory"
@@ -188,34 +192,18 @@ def test_unit_file(host):
 
 
 def test_unit_verify_complains_only_about_the_missing_binary(host):
-    out = host.run("systemd-analyze verify --man=no /etc/systemd/system/grafana.service")
-    complaints = [line for line in (out.stdout + out.stderr).splitlines() if line.strip()]
-    print(f"\nsystemd-analyze verify grafana.service (rc={out.rc}): {complaints}")
+    complaints = tcc_checks.verify_complaints(host, "/etc/systemd/system/grafana.service")
     assert complaints == [MISSING_EXEC], "systemd-analyze verify complains about more than the missing binary"
 
-
 def test_unit_is_hardened(host):
-    out = host.run("systemd-analyze security --no-pager grafana.service")
-    assert out.rc == 0, out.stderr
-    last = [line for line in out.stdout.splitlines() if "Overall exposure level" in line][0]
-    score = float(last.split("exposure level for grafana.service:")[1].split()[0])
-    print(f"\nsystemd-analyze security exposure for grafana.service: {score}")
-    assert score <= 2.5, last
-
+    tcc_checks.assert_hardened(host, "grafana.service")
 
 def test_service_enabled_but_not_started(host):
-    service = host.service("grafana")
-    assert service.is_enabled
-    assert not service.is_running
-    assert not host.file(BINARY).exists
-    state = host.check_output("systemctl show -p ActiveState -p UnitFileState grafana.service").replace("\n", ", ")
-    print(
-        f"\ngrafana.service is enabled but was NOT started ({state}): {BINARY} does not exist, because this "
-        "scenario converges with grafana_skip_install: true. No Grafana binary can be had on the test machines "
+    tcc_checks.assert_enabled_not_started(
+        host, "grafana", BINARY,
+        "this scenario converges with grafana_skip_install: true. No Grafana binary can be had on the test machines "
         "(Grafana is published only on its vendor's download site and APT repository) and none is faked. "
-        "The `online` scenario runs the real release."
-    )
-
+        "The `online` scenario runs the real release.")
 
 def test_api_steps_skipped(host):
     token = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], f"grafana-{host.backend.get_hostname()}.token")

@@ -6,7 +6,10 @@ but not started; these tests say so in their output (run with -s).
 
 import pathlib
 
+import sys
 import yaml
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import tcc_checks  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 BINARY = "/usr/local/bin/loki"
 CONFIG = "/etc/loki/loki.yml"
@@ -125,30 +128,16 @@ def test_unit_file(host):
 
 
 def test_unit_verify_complains_only_about_the_missing_binary(host):
-    out = host.run("systemd-analyze verify --man=no /etc/systemd/system/loki.service")
-    complaints = [line for line in (out.stdout + out.stderr).splitlines() if line.strip()]
-    print(f"\nsystemd-analyze verify loki.service (rc={out.rc}): {complaints}")
+    complaints = tcc_checks.verify_complaints(host, "/etc/systemd/system/loki.service")
     assert complaints == [MISSING_EXEC], "systemd-analyze verify complains about more than the missing binary"
 
-
 def test_unit_is_hardened(host):
-    out = host.run("systemd-analyze security --no-pager loki.service")
-    assert out.rc == 0, out.stderr
-    last = [line for line in out.stdout.splitlines() if "Overall exposure level" in line][0]
-    score = float(last.split("exposure level for loki.service:")[1].split()[0])
-    print(f"\nsystemd-analyze security exposure for loki.service: {score}")
-    assert score <= 2.5, last
-
+    tcc_checks.assert_hardened(host, "loki.service")
 
 def test_service_enabled_but_not_started(host):
-    service = host.service("loki")
-    assert service.is_enabled
-    assert not service.is_running
-    assert not host.file(BINARY).exists
-    state = host.check_output("systemctl show -p ActiveState -p UnitFileState loki.service").replace("\n", ", ")
-    print(
-        f"\nloki.service is enabled but was NOT started ({state}): {BINARY} does not exist, because this "
-        "scenario converges with loki_skip_install: true. No Loki binary can be had on the test machines "
+    tcc_checks.assert_enabled_not_started(
+        host, "loki", BINARY,
+        "this scenario converges with loki_skip_install: true. No Loki binary can be had on the test machines "
         "(Loki is published only as GitHub release archives and in the vendor APT repository) and none is "
-        "faked. `loki -verify-config` was skipped for the same reason; the `online` scenario runs the real release."
-    )
+        "faked. `loki -verify-config` was skipped for the same reason; the `online` scenario runs the real release.")
+

@@ -2,7 +2,7 @@
 
 Traffic goes to the host's own loopback only. OTLP requests carry the scenario's bearer token
 over TLS (a self-signed certificate made by prepare.yml); Loki is played by loki-standin.service,
-a recording HTTP server on 127.0.0.1:3100 (molecule/otel_collector/files/loki_standin.py).
+a recording HTTP server on 127.0.0.1:3100 (tests/claude/otlp_capture.py --raw).
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import json
 import pathlib
 import re
 import shlex
+import sys
 import time
 import uuid
 
 import pytest
 import yaml
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import tcc_checks  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 VARS = yaml.safe_load((pathlib.Path(__file__).resolve().parents[1] / "vars" / "scenario.yml").read_text(encoding="utf-8"))
 TOKEN = VARS["otel_collector_bearer_token"]
@@ -128,13 +131,7 @@ def recorded_bodies(host, marker):
 
 
 def wait_for(check, timeout=60, step=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(step)
-
+    return tcc_checks.wait_for(check, timeout, step)
 
 def health(host):
     return host.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:13133/").stdout.strip()
@@ -279,9 +276,5 @@ def test_loki_outage_and_collector_restart_lose_nothing(host):
 
 @pytest.mark.parametrize("unit", ["otelcol.service"])
 def test_unit_is_hardened(host, unit):
-    out = host.run(f"systemd-analyze security --no-pager {unit}")
-    assert out.rc == 0, out.stderr
-    last = [line for line in out.stdout.splitlines() if "Overall exposure level" in line][0]
-    score = float(last.split(f"exposure level for {unit}:")[1].split()[0])
-    print(f"systemd-analyze security exposure for {unit} on {host.backend.get_hostname()}: {score}")
-    assert score <= 2.5, last
+    tcc_checks.assert_hardened(host, unit)
+

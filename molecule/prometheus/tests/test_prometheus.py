@@ -2,9 +2,12 @@
 
 import json
 import pathlib
+import sys
 import time
 
 import yaml
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import tcc_checks  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 
 def test_service_active_and_enabled(host):
@@ -36,13 +39,7 @@ def test_scrapes_itself(host):
 
 
 def test_unit_is_hardened(host):
-    out = host.run("systemd-analyze security --no-pager prometheus.service")
-    assert out.rc == 0, out.stderr
-    last = [line for line in out.stdout.splitlines() if "Overall exposure level" in line][0]
-    score = float(last.split("exposure level for prometheus.service:")[1].split()[0])
-    print(f"systemd-analyze security exposure for prometheus.service: {score}")
-    assert score <= 2.5, last
-
+    tcc_checks.assert_hardened(host, "prometheus.service")
 
 def test_install_method_layout(host):
     if host.backend.get_hostname().endswith("trixie"):
