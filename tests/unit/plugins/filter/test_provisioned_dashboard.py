@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: telemetry.claude_code developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""provisioned_dashboard: what the grafana role writes for each dashboard file."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+from ansible.plugins.filter.core import to_nice_json
+from ansible_collections.telemetry.claude_code.plugins.filter.provisioned_dashboard import provisioned_dashboard
+from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import apply_prices
+
+ROOT = pathlib.Path(__file__).resolve().parents[4]
+PRICES = yaml.safe_load((ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
+DASHBOARDS = sorted((ROOT / "files" / "dashboards").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.name for p in DASHBOARDS])
+def test_same_bytes_as_the_filter_chain_it_replaces(path):
+    """Existing deployments stay unchanged: the text is what to_nice_json(indent=2) gave."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["id"] = None
+    assert provisioned_dashboard(path.read_text(encoding="utf-8"), PRICES) == to_nice_json(apply_prices(doc, PRICES),
+                                                                                         indent=2)
+
+
+def test_overrides_uids_and_prices():
+    board = {"id": 7, "uid": "x", "title": "X", "refresh": "1m", "timepicker": {"hidden": False, "nowDelay": ""},
+             "panels": [{"type": "stat", "title": "P", "datasource": {"type": "prometheus", "uid": "prometheus"},
+                         "targets": [{"refId": "A", "datasource": {"type": "loki", "uid": "loki"}},
+                                     {"refId": "B", "tccPrice": {"tokenType": "input", "window": "24h"}}]}]}
+    out = json.loads(provisioned_dashboard(board, PRICES, {"refresh": "5m", "timepicker": {"hidden": True}},
+                                           "prom-main", "loki-main"))
+    assert out["id"] is None and out["refresh"] == "5m"
+    assert out["timepicker"] == {"hidden": True, "nowDelay": ""}
+    panel = out["panels"][0]
+    assert panel["datasource"]["uid"] == "prom-main"
+    assert panel["targets"][0]["datasource"]["uid"] == "loki-main"
+    assert "claude_code_token_usage_tokens_total" in panel["targets"][1]["expr"]
+    assert board["id"] == 7, "the input is not changed"
+
+
+def test_refuses_what_is_not_a_dashboard():
+    with pytest.raises(AnsibleFilterError):
+        provisioned_dashboard("{not json", PRICES)
+    with pytest.raises(AnsibleFilterError):
+        provisioned_dashboard("[1, 2]", PRICES)
