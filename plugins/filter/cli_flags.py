@@ -13,10 +13,10 @@ short_description: Long command-line flags from a mapping of flag names to value
 version_added: 0.1.0
 author: telemetry.claude_code developers
 description:
-  - Turns V({"web.listen-address": "127.0.0.1:9090", "web.enable-lifecycle": true}) into
-    V(["--web.listen-address=127.0.0.1:9090", "--web.enable-lifecycle"]), in the mapping's order.
-  - V(true) renders a bare flag; V(false) and V(null) render no flag; an empty string renders C(--flag=)
-    (Alertmanager needs exactly that to turn clustering off); a list repeats the flag once per item.
+  - "Turns a mapping such as C({web.listen-address: 127.0.0.1:9090, web.enable-lifecycle: true}) into
+    C([--web.listen-address=127.0.0.1:9090, --web.enable-lifecycle]), in the mapping's order."
+  - "V(true) renders a bare flag; V(false) and V(null) render no flag; an empty string renders C(--flag=)
+    (Alertmanager needs exactly that to turn clustering off); a list repeats the flag once per item."
 options:
   _input:
     description: Flag names (without dashes) and their values.

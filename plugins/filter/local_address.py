@@ -13,8 +13,8 @@ short_description: The host:port a client on the same host uses to reach a liste
 version_added: 0.1.0
 author: telemetry.claude_code developers
 description:
-  - A service told to listen on every interface (V(0.0.0.0:9090), V([::]:9090) or V(:9090)) is reached on
-    V(127.0.0.1) by clients on the same host: health checks, API calls of the roles, Prometheus on the same host.
+  - "A service told to listen on every interface (V(0.0.0.0:9090), V([::]:9090) or V(:9090)) is reached on
+    V(127.0.0.1) by clients on the same host: health checks, API calls of the roles, Prometheus on the same host."
   - Any other address is returned unchanged.
 options:
   _input:

@@ -131,4 +131,3 @@ def test_accepts_and_lists_a_test_alert(host):
 
 def test_unit_is_hardened(host):
     tcc_checks.assert_hardened(host, "alertmanager.service")
-

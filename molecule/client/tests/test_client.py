@@ -74,6 +74,7 @@ def collector():
 def wait_for(check, timeout=30, step=1.0):
     return tcc_checks.wait_for(check, timeout, step)
 
+
 def samples(collector, name, session_id):
     """[(labels, value)] of the metric NAME for one session, from the collector's Prometheus endpoint."""
     text = collector.check_output("curl -fsS http://127.0.0.1:8889/metrics")

@@ -195,8 +195,10 @@ def test_unit_verify_complains_only_about_the_missing_binary(host):
     complaints = tcc_checks.verify_complaints(host, "/etc/systemd/system/grafana.service")
     assert complaints == [MISSING_EXEC], "systemd-analyze verify complains about more than the missing binary"
 
+
 def test_unit_is_hardened(host):
     tcc_checks.assert_hardened(host, "grafana.service")
+
 
 def test_service_enabled_but_not_started(host):
     tcc_checks.assert_enabled_not_started(
@@ -204,6 +206,7 @@ def test_service_enabled_but_not_started(host):
         "this scenario converges with grafana_skip_install: true. No Grafana binary can be had on the test machines "
         "(Grafana is published only on its vendor's download site and APT repository) and none is faked. "
         "The `online` scenario runs the real release.")
+
 
 def test_api_steps_skipped(host):
     token = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], f"grafana-{host.backend.get_hostname()}.token")

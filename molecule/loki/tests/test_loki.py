@@ -131,8 +131,10 @@ def test_unit_verify_complains_only_about_the_missing_binary(host):
     complaints = tcc_checks.verify_complaints(host, "/etc/systemd/system/loki.service")
     assert complaints == [MISSING_EXEC], "systemd-analyze verify complains about more than the missing binary"
 
+
 def test_unit_is_hardened(host):
     tcc_checks.assert_hardened(host, "loki.service")
+
 
 def test_service_enabled_but_not_started(host):
     tcc_checks.assert_enabled_not_started(
@@ -140,4 +142,3 @@ def test_service_enabled_but_not_started(host):
         "this scenario converges with loki_skip_install: true. No Loki binary can be had on the test machines "
         "(Loki is published only as GitHub release archives and in the vendor APT repository) and none is "
         "faked. `loki -verify-config` was skipped for the same reason; the `online` scenario runs the real release.")
-

@@ -133,6 +133,7 @@ def recorded_bodies(host, marker):
 def wait_for(check, timeout=60, step=1.0):
     return tcc_checks.wait_for(check, timeout, step)
 
+
 def health(host):
     return host.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:13133/").stdout.strip()
 
@@ -277,4 +278,3 @@ def test_loki_outage_and_collector_restart_lose_nothing(host):
 @pytest.mark.parametrize("unit", ["otelcol.service"])
 def test_unit_is_hardened(host, unit):
     tcc_checks.assert_hardened(host, unit)
-

@@ -41,6 +41,7 @@ def test_scrapes_itself(host):
 def test_unit_is_hardened(host):
     tcc_checks.assert_hardened(host, "prometheus.service")
 
+
 def test_install_method_layout(host):
     if host.backend.get_hostname().endswith("trixie"):
         # archive: unpacked into a versioned directory, linked into /usr/local/bin

@@ -25,8 +25,8 @@ def test_same_bytes_as_the_filter_chain_it_replaces(path):
     """Existing deployments stay unchanged: the text is what to_nice_json(indent=2) gave."""
     doc = json.loads(path.read_text(encoding="utf-8"))
     doc["id"] = None
-    assert provisioned_dashboard(path.read_text(encoding="utf-8"), PRICES) == to_nice_json(apply_prices(doc, PRICES),
-                                                                                         indent=2)
+    expected = to_nice_json(apply_prices(doc, PRICES), indent=2)
+    assert provisioned_dashboard(path.read_text(encoding="utf-8"), PRICES) == expected
 
 
 def test_overrides_uids_and_prices():
