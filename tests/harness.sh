@@ -317,7 +317,7 @@ main() {
       stage rules do_rules
       stage molecule do_molecule
       ;;
-    -h | --help | help) sed -n '2,14p' "${BASH_SOURCE[0]}"; return ;;
+    -h | --help | help) sed -n '2,13p' "${BASH_SOURCE[0]}"; return ;;
     *) die "unknown stage '${cmd}' (tests/harness.sh --help)" ;;
   esac
   print_summary
