@@ -62,9 +62,14 @@ cd "$workdir"
 # A project to work in: a git repository (the script commits hello.py, and Claude Code counts
 # the commit), and a stand-in for the GitHub CLI that answers `gh pr create` with a pull
 # request URL the way gh does (Claude Code counts the pull request). Nothing leaves the machine.
-git init -q .
-git config user.name "Telemetry Test"
-git config user.email "telemetry-test@example.invalid"
+# Without git (the client scenario's developer container is on an isolated network and has
+# none), the commit step fails as a tool error, the session goes on, and no commit is counted.
+if command -v git >/dev/null 2>&1; then
+  git init -q .
+  git config user.name "Telemetry Test"
+  git config user.email "telemetry-test@example.invalid"
+  printf '.bin/\n.claude-result.json\n' >.git/info/exclude
+fi
 mkdir -p "$workdir/.bin"
 cat >"$workdir/.bin/gh" <<'GH'
 #!/bin/sh
@@ -77,7 +82,6 @@ echo "gh stand-in: only 'gh pr create' is implemented" >&2
 exit 1
 GH
 chmod +x "$workdir/.bin/gh"
-printf '.bin/\n.claude-result.json\n' >.git/info/exclude
 export PATH="$workdir/.bin:$PATH"
 # acceptEdits lets Write/Edit run without a prompt; Bash commands that are not
 # read-only need an explicit allow rule (bypassPermissions /
