@@ -94,6 +94,19 @@ def sessions(host, session):  # pylint: disable=unused-argument
         time.sleep(3)
     else:
         pytest.fail(f"Prometheus never reached the sessions' total cost {expected} (last {got})")
+    # A short session reaches the collector in one export at its end, so the collector's own
+    # receiver counters (Stack Health: Accepted, Refused) may have been scraped once so far, and
+    # rate() needs two samples. A Grafana user looking a scrape interval later sees them.
+    deadline = time.time() + 60
+    for metric in ("otelcol_receiver_accepted_metric_points", "otelcol_receiver_accepted_log_records"):
+        own = f'min(count_over_time({metric}{{job="otel-collector"}}[1m]))'
+        while time.time() < deadline:
+            result = _instant(host, own)
+            if result and float(result[0]["value"][1]) >= 2:
+                break
+            time.sleep(2)
+        else:
+            pytest.fail(f"the collector's receiver counters were not scraped twice: {own}")
     # The recording rules (evaluated every minute) must have seen the last session too: the
     # panels with fixed 1h/24h windows read them.
     deadline = time.time() + 150
