@@ -10,7 +10,7 @@ and any dummy ``ANTHROPIC_API_KEY``.  It never contacts anything else.
 
 Usage::
 
-    python3 fake_messages_api.py --port 8787 [--bind 127.0.0.1] [--dump-dir DIR]
+    python3 fake_messages_api.py --port 8787 [--bind 127.0.0.1] [--dump-dir DIR] [--fail-once LABEL:STATUS]
 
 Endpoints
 ---------
@@ -46,6 +46,15 @@ What to answer is decided only from the conversation in the request:
   answer.
 * **Anything else** (no tools: title / summary / classification side
   requests): a short text answer.
+
+``--fail-once LABEL:STATUS`` (repeatable) answers the first request whose
+reply would be ``LABEL`` (as logged: ``main/bash``, ``subagent/final``, ...)
+with that HTTP status and the Anthropic error type that goes with it, and the
+following ones normally.  Claude Code retries a 529 and reports nothing when
+the retry succeeds; it emits an ``api_error`` event only for a request that
+finally fails (a 400 is not retried).  The stack scenario uses ``subagent/final:400``: the subagent's
+last request fails, Claude Code emits ``api_error`` (with the subagent's
+``query_source``), the subagent ends, and the session completes normally.
 
 The ``model`` field of every reply echoes the model the request asked for.
 Usage numbers are deterministic, realistic and non-zero in all four token
@@ -341,6 +350,11 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-messages-api/1"
     dump_dir: str | None = None
+    # Reply labels (as logged: "side/title-json", "main/bash", ...) whose first request is
+    # answered with an error instead, mapped to the HTTP status to send.
+    fail_once: dict = {}
+    _failed: set = set()
+    _failed_lock = threading.Lock()
 
     def log_message(self, fmt, *args):  # quiet default access log
         pass
@@ -407,6 +421,15 @@ class Handler(BaseHTTPRequestHandler):
         label, content = decide(body)
         kind = label.split("/", maxsplit=1)[0]
         step = count_tool_results(body.get("messages") or [])
+        if label in self.fail_once:
+            with self._failed_lock:
+                fail = label not in self._failed
+                self._failed.add(label)
+            if fail:
+                status = self.fail_once[label]
+                etype = ERROR_TYPES.get(status, "api_error")
+                log(f"POST {self.path} model={model} -> {label}: scripted {status} {etype} (once)")
+                return self._error(status, etype, f"{etype} (scripted by fake-messages-api)")
         u = usage_for(kind, step)
         stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
         message = {
@@ -441,6 +464,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+# The error types the Anthropic API sends with these statuses.
+ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+               404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+               500: "api_error", 529: "overloaded_error"}
+
 KNOWN_MODELS = ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]
 
 
@@ -454,7 +482,10 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=8787)
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--dump-dir", help="write every /v1/messages request body here (debugging)")
+    p.add_argument("--fail-once", action="append", default=[], metavar="LABEL:STATUS",
+                   help="answer the first request whose reply label is LABEL with this HTTP error (repeatable)")
     args = p.parse_args(argv)
+    Handler.fail_once = {label: int(status) for label, status in (f.rsplit(":", 1) for f in args.fail_once)}
     if args.dump_dir:
         os.makedirs(args.dump_dir, exist_ok=True)
         Handler.dump_dir = args.dump_dir

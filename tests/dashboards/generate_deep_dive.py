@@ -214,11 +214,15 @@ layout.add(7, [
 # ---------------------------------------------------------------- 6. API errors
 layout.row("API Errors")
 layout.add(8, [
-    (8, panel("timeseries", "API Errors over Time", "Failed API requests (api_error events) per interval, by model.",
-              [loki(count("api_error", "$__interval", by="model"), legend="{{model}}")],
+    (8, panel("timeseries", "API Errors over Time", "API requests that finally failed (api_error events: Claude "
+              "Code retries first and reports a request only when no retry recovered it) per interval, by model "
+              "and HTTP status.",
+              [loki(count("api_error", "$__interval", by="model, status_code"), legend="{{model}} {{status_code}}")],
               ts_field("short", 0, draw="bars"), timeseries_options(["sum"]))),
-    (16, logs("API Error Log", "Every api_error event, with its model and session.",
-              events("api_error") + ' | line_format "{{.model}} session {{.session_id}}"')),
+    (16, logs("API Error Log", "Every api_error event: model, HTTP status, attempts, the error, where the request "
+              "came from (sdk/repl: the main loop; agent:...: a subagent) and the session.",
+              events("api_error") + ' | line_format "{{.model}} {{.status_code}} after {{.attempt}} attempt(s): '
+              '{{.error}} ({{.query_source}}) session {{.session_id}}"')),
 ])
 
 # ---------------------------------------------------------------- 7. Session trace

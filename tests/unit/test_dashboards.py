@@ -49,7 +49,8 @@ LOKI_FIELDS = {"service_name", "event_name", "session_id", "user_id", "prompt_le
                "duration_ms", "decision", "source", "model", "cost_usd", "input_tokens", "output_tokens",
                "cache_read_tokens", "cache_creation_tokens", "query_source", "agent_type", "total_tokens",
                "total_tool_uses", "tool_input_size_bytes", "tool_result_size_bytes", "speed", "effort",
-               "response_length", "prompt_id", "tool_use_id", "terminal_type", "team", "cost_center"}
+               "response_length", "prompt_id", "tool_use_id", "terminal_type", "team", "cost_center",
+               "status_code", "attempt", "error"}
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "or", "and", "unless", "offset", "bool"}
 
 

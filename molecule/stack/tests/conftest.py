@@ -66,7 +66,10 @@ def start_messages_api():
     """The Messages API stand-in on a free loopback port: (process, port)."""
     port = _free_port()
     api = subprocess.Popen(  # pylint: disable=consider-using-with
-        [sys.executable, str(ROOT / "tests/claude/fake_messages_api.py"), "--port", str(port)],
+        # The subagent's last request fails once (HTTP 400): Claude Code emits a real api_error
+        # event, and the session still completes (tests/claude/fake_messages_api.py).
+        [sys.executable, str(ROOT / "tests/claude/fake_messages_api.py"), "--port", str(port),
+         "--fail-once", "subagent/final:400"],
         stderr=subprocess.DEVNULL,
     )
     time.sleep(0.5)
