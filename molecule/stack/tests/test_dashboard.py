@@ -80,44 +80,42 @@ def _price(model: str, key: str) -> float:
     return PRICES["unknown_model"][key] / PRICES["per"]
 
 
+def _poll(host, query: str, ok, timeout: float, step: float):
+    """The query's first value once ok(value) holds, or the last value seen (None: no result)."""
+    deadline = time.time() + timeout
+    while True:
+        result = _instant(host, query)
+        value = float(result[0]["value"][1]) if result else None
+        if (value is not None and ok(value)) or time.time() > deadline:
+            return value
+        time.sleep(step)
+
+
 @pytest.fixture(scope="module")
 def sessions(host, session):  # pylint: disable=unused-argument
     """All sessions the stack has seen, once Prometheus has scraped the last one."""
     everything = all_sessions()
     expected = sum(s["total_cost_usd"] for s in everything)
-    deadline = time.time() + 90
-    got = recorded = None
-    while time.time() < deadline:
-        result = _instant(host, "sum(claude_code_cost_usage_USD_total)")
-        got = float(result[0]["value"][1]) if result else None
-        if got is not None and abs(got - expected) <= expected * 1e-6:
-            break
-        time.sleep(3)
-    else:
+
+    def exact(value):
+        return abs(value - expected) <= expected * 1e-6
+
+    got = _poll(host, "sum(claude_code_cost_usage_USD_total)", exact, 90, 3)
+    if got is None or not exact(got):
         pytest.fail(f"Prometheus never reached the sessions' total cost {expected} (last {got})")
     # A short session reaches the collector in one export at its end, so the collector's own
     # receiver counters (Stack Health: Accepted, Refused) may have been scraped once so far, and
     # rate() needs two samples. A Grafana user looking a scrape interval later sees them.
-    deadline = time.time() + 60
     for metric in ("otelcol_receiver_accepted_metric_points", "otelcol_receiver_accepted_log_records"):
         own = f'min(count_over_time({metric}{{job="otel-collector"}}[1m]))'
-        while time.time() < deadline:
-            result = _instant(host, own)
-            if result and float(result[0]["value"][1]) >= 2:
-                break
-            time.sleep(2)
-        else:
+        scraped = _poll(host, own, lambda value: value >= 2, 60, 2)
+        if scraped is None or scraped < 2:
             pytest.fail(f"the collector's receiver counters were not scraped twice: {own}")
     # The recording rules (evaluated every minute) must have seen the last session too: the
     # panels with fixed 1h/24h windows read them.
-    deadline = time.time() + 150
-    while time.time() < deadline:
-        result = _instant(host, "sum(claude_code:cost_usage_USD:accrued1h)")
-        recorded = float(result[0]["value"][1]) if result else None
-        if recorded is not None and abs(recorded - expected) <= expected * 1e-6:
-            return everything
-        time.sleep(5)
-    pytest.fail(f"the recording rules never reached the sessions' total cost {expected} (last {recorded})")
+    recorded = _poll(host, "sum(claude_code:cost_usage_USD:accrued1h)", exact, 150, 5)
+    if recorded is None or not exact(recorded):
+        pytest.fail(f"the recording rules never reached the sessions' total cost {expected} (last {recorded})")
     return everything
 
 
