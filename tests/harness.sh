@@ -17,12 +17,16 @@ shopt -s inherit_errexit
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
-export ANSIBLE_HOME="${CACHE}/ansible-home"
+# What belongs to this checkout (the collection link, the sanity copy, the built tarball) lives
+# under a directory of its own, keyed by the checkout's path: two clones sharing one cache (a
+# work tree and a CI check beside it) never replace each other's collection link.
+CHECKOUT="${CACHE}/checkouts/$(printf '%s' "${ROOT}" | sha256sum | cut -c1-12)"
+export ANSIBLE_HOME="${CHECKOUT}/ansible-home"
 export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}" PY_COLORS="${PY_COLORS:-0}"
 export MOLECULE_NO_LOG="${MOLECULE_NO_LOG:-false}"
 # Our scenarios live in molecule/ at the top of the collection, as the design asks.
 export MOLECULE_GLOB="${MOLECULE_GLOB:-molecule/*/molecule.yml}"
-mkdir -p "${CACHE}"
+mkdir -p "${CACHE}" "${CHECKOUT}"
 
 # `online` is left out on purpose: it downloads the real Grafana and Loki releases (internet).
 ALL_SCENARIOS=(prometheus alertmanager otel_collector loki grafana client stack)
@@ -203,7 +207,7 @@ do_lint() {
 # ansible-test must run from inside ansible_collections/NAMESPACE/NAME: copy the files git
 # knows about (tracked and not ignored) into such a tree under the cache.
 collection_copy() {
-  local dest="${CACHE}/work/ansible_collections/telemetry/claude_code"
+  local dest="${CHECKOUT}/work/ansible_collections/telemetry/claude_code"
   rm -rf "${dest}"
   mkdir -p "${dest}"
   (cd "${ROOT}" && git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "${dest}")
@@ -222,7 +226,7 @@ do_sanity() {
 
 do_importer() {
   ensure_env
-  local out="${CACHE}/build"
+  local out="${CHECKOUT}/build"
   rm -rf "${out}" && mkdir -p "${out}"
   local dest
   dest="$(collection_copy)"
@@ -232,9 +236,9 @@ do_importer() {
   # galaxy-importer writes importer_result.json into the working directory, and installs the
   # collection into its ANSIBLE_HOME: give it its own, so the work tree's link stays. Its lint
   # resolves telemetry.claude_code.* (molecule imports the site playbook) through that home.
-  local ihome="${CACHE}/importer-home/collections/ansible_collections/telemetry"
+  local ihome="${CHECKOUT}/importer-home/collections/ansible_collections/telemetry"
   rm -rf "${ihome}/claude_code" && mkdir -p "${ihome}" && ln -s "${dest}" "${ihome}/claude_code"
-  (cd "${out}" && ANSIBLE_HOME="${CACHE}/importer-home" \
+  (cd "${out}" && ANSIBLE_HOME="${CHECKOUT}/importer-home" \
     GALAXY_IMPORTER_CONFIG="${ROOT}/tests/harness/galaxy-importer.cfg" \
     python -m galaxy_importer.main "${tarball}") | tee "${out}/importer.log"
   # The internal role `_common` is named like prometheus.prometheus's: galaxy-importer's lint

@@ -11,7 +11,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
 RUNS="${1:-3}"
-export LANG=C.UTF-8 LC_ALL=C.UTF-8 ANSIBLE_HOME="${CACHE}/ansible-home" MOLECULE_GLOB="molecule/*/molecule.yml"
+# The collection link that tests/harness.sh setup made for this checkout.
+checkout_key="$(printf '%s' "${ROOT}" | sha256sum | cut -c1-12)"
+export LANG=C.UTF-8 LC_ALL=C.UTF-8 ANSIBLE_HOME="${CACHE}/checkouts/${checkout_key}/ansible-home" MOLECULE_GLOB="molecule/*/molecule.yml"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 key="$( (cat "${ROOT}/tests/requirements.txt"; python3 --version) | sha256sum | cut -c1-16)"
 # shellcheck disable=SC1090,SC1091
