@@ -11,6 +11,7 @@ and any dummy ``ANTHROPIC_API_KEY``.  It never contacts anything else.
 Usage::
 
     python3 fake_messages_api.py --port 8787 [--bind 127.0.0.1] [--dump-dir DIR] [--fail-once LABEL:STATUS]
+                                 [--delay SECONDS]
 
 Endpoints
 ---------
@@ -72,6 +73,7 @@ import os
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -353,6 +355,9 @@ class Handler(BaseHTTPRequestHandler):
     # Reply labels (as logged: "side/title-json", "main/bash", ...) whose first request is
     # answered with an error instead, mapped to the HTTP status to send.
     fail_once: dict = {}
+    # Seconds to wait before each /v1/messages reply: a slow model, so that a session lasts
+    # long enough for a fault to be injected in its middle (the faults scenario).
+    delay: float = 0.0
     _failed: set = set()
     _failed_lock = threading.Lock()
 
@@ -418,6 +423,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _messages(self, body: dict) -> None:
         model = body.get("model") or "claude-sonnet-4-5"
+        if self.delay:
+            time.sleep(self.delay)
         label, content = decide(body)
         kind = label.split("/", maxsplit=1)[0]
         step = count_tool_results(body.get("messages") or [])
@@ -484,7 +491,10 @@ def main(argv=None) -> int:
     p.add_argument("--dump-dir", help="write every /v1/messages request body here (debugging)")
     p.add_argument("--fail-once", action="append", default=[], metavar="LABEL:STATUS",
                    help="answer the first request whose reply label is LABEL with this HTTP error (repeatable)")
+    p.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long before answering each /v1/messages request (a slow model)")
     args = p.parse_args(argv)
+    Handler.delay = args.delay
     Handler.fail_once = {label: int(status) for label, status in (f.rsplit(":", 1) for f in args.fail_once)}
     if args.dump_dir:
         os.makedirs(args.dump_dir, exist_ok=True)
