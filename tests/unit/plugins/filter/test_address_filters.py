@@ -25,6 +25,22 @@ def test_local_address(value, expected):
     assert local_address(value) == expected
 
 
+@pytest.mark.parametrize("value,host,expected", [
+    ("0.0.0.0:9090", "backend.example.internal", "backend.example.internal:9090"),
+    ("[::]:3100", "10.0.0.5", "10.0.0.5:3100"),
+    (":9090", "2001:db8::5", "[2001:db8::5]:9090"),
+    ("10.1.2.3:9090", "backend.example.internal", "10.1.2.3:9090"),
+    ("0.0.0.0:9090", "", "127.0.0.1:9090"),
+])
+def test_local_address_seen_from_another_host(value, host, expected):
+    assert local_address(value, host=host) == expected
+
+
+def test_local_address_refuses_a_host_with_spaces():
+    with pytest.raises(AnsibleFilterError):
+        local_address("0.0.0.0:9090", host="a b")
+
+
 def test_local_address_refuses_a_non_string():
     with pytest.raises(AnsibleFilterError):
         local_address(9090)
