@@ -251,6 +251,8 @@ do_importer() {
 do_unit() {
   ensure_env
   [[ -n "${TCC_PROMTOOL:-}" ]] || setup_lint_parsers >/dev/null
+  # The golden collector configurations are validated by the real collector.
+  [[ -n "${TCC_OTELCOL_BIN:-}" ]] || setup_otelcol >/dev/null
   cd "${ROOT}"
   python -m pytest -q tests/unit "$@"
 }
