@@ -19,7 +19,8 @@ description:
     and, when asked, that the panel and row counts are right and that every panel's queries
     run and return data.
   - Lints the dashboard offline before any write, in check mode too. The lint checks the JSON,
-    the uid, the title, panel ids, the 24-column grid, rows and datasource references. It parses
+    the uid, the title, panel ids, the 24-column grid, rows, the keys of each panel's field config
+    and datasource references. It parses
     PromQL with C(promtool) and LogQL with Grafana's own grammar when these are available, and
     checks metric names against a catalog. O(lint_only=true) runs only the lint, with no Grafana.
   - With O(confirm_only=true) it writes nothing. Use it for dashboards that Grafana provisions
@@ -286,8 +287,11 @@ problems:
   description:
     - What the lint and the confirmation found. Each kind except C(lint-skipped) is an error.
     - Lint kinds are C(invalid-json), C(uid), C(title), C(panel-id), C(grid-pos),
-      C(grid-overlap), C(row-structure), C(datasource), C(promql), C(logql),
+      C(grid-overlap), C(row-structure), C(field-config), C(datasource), C(promql), C(logql),
       C(metric-catalog) and C(lint-skipped).
+    - C(field-config) is a key of a panel's C(fieldConfig) that Grafana's schema does not have where
+      it stands (Grafana ignores it), such as a timeseries' C(thresholdsStyle) outside C(custom), or a
+      C(suffix:) unit whose text starts with a space.
     - Confirmation kinds are C(readback-mismatch), C(folder-mismatch), C(datasource-missing),
       C(datasource-type), C(datasource-variable), C(panel-count), C(row-count), C(query-error)
       and C(query-no-data).
