@@ -381,7 +381,7 @@ error:
     - V(folder-not-found) means that the folder does not exist (C(GET /api/folders) answered 404), or
       that it was deleted before the save (C(POST /api/dashboards/db) answered 400 C(folder not found)).
     - V(version-conflict) means that someone else changed the dashboard since it was read, with
-      O(overwrite=false): Grafana 11 and 12 answer 412 C(version-mismatch), newer Grafana 409.
+      O(overwrite=false). Grafana 11 and 12 answer 412 C(version-mismatch), newer Grafana 409.
       Titles need not be unique since Grafana 11.3, so a second dashboard with the same title is no conflict.
     - V(plugin-dashboard) (412) means that the dashboard belongs to a plugin.
     - V(v2-dashboard) (406) means that the dashboard is stored in Grafana's v2 schema, which

@@ -326,9 +326,8 @@ def test_thresholds_style_outside_custom_is_caught():
 
 
 def test_thresholds_style_under_custom_is_fine():
-    clean = _with_field_config({"defaults": {"unit": "percent", "custom": {"thresholdsStyle": {"mode": "line"},
-                                                                             "drawStyle": "line", "lineWidth": 2}},
-                                "overrides": []})
+    custom = {"thresholdsStyle": {"mode": "line"}, "drawStyle": "line", "lineWidth": 2}
+    clean = _with_field_config({"defaults": {"unit": "percent", "custom": custom}, "overrides": []})
     assert offline(clean) == []
 
 
