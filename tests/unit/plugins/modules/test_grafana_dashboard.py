@@ -311,7 +311,8 @@ def test_confirm_only_waits_for_background_provisioning(grafana, fast_wait):
     assert time.monotonic() - started >= behaviour["dashboard_delay"] - 0.05
 
 
-def test_confirm_only_waits_for_provisioned_datasources(grafana, fast_wait):
+def test_confirm_only_waits_for_a_dashboard_on_a_provisioned_datasource(grafana, fast_wait):
+    """From 12.x datasources are provisioned in the background too, then the dashboards that use them."""
     dashboard = good_dashboard()
     dashboard["panels"][1]["datasource"] = {"type": "prometheus", "uid": "prom-late"}
     grafana.restart()
