@@ -6,28 +6,40 @@
 The logic of the telemetry.claude_code.grafana_dashboard module, kept out of the module so
 that it can be tested without Ansible's module machinery.
 
-What the comparison ignores (``normalise``):
+What Grafana does to the JSON it is given (POST /api/dashboards/db, and file provisioning):
+it stores it as sent. The backend sets only ``id``, ``uid`` and ``version`` (GetDashboard in
+pkg/api/dashboard.go writes the stored version into the JSON it serves), trims the title
+(``strings.TrimSpace`` in BuildSaveDashboardCommand, pkg/services/dashboards/service/
+dashboard_service.go) and raises a ``refresh`` below ``[dashboards] min_refresh_interval`` to
+that minimum (SaveDashboard and SaveProvisionedDashboard, same file). Nothing migrates the
+JSON on the server: ``schemaVersion`` and each panel's ``pluginVersion`` change only when
+someone saves the dashboard from Grafana's UI, whose frontend migrates the model first.
 
-* the top-level ``id``, ``version`` and ``iteration``: Grafana assigns them on every save;
-* ``schemaVersion``: Grafana's frontend migrates a dashboard to its current schema when it is
-  opened and saves the upgraded number; the same dashboard at another schemaVersion is not a
-  change worth a new version (a real layout or query change still is);
-* ``pluginVersion`` of each panel: Grafana stamps the panel plugin's version on render/save;
-* keys whose value is null, an empty list or an empty object, at any depth: Grafana and its
-  exporters drop or add these freely (``"links": []``, ``"options": {}``, ``"datasource": null``)
-  and they mean the same as an absent key.
+So the comparison (``normalise``) ignores:
 
-Everything else counts, including the order of panels and targets.
+* the top-level ``id`` and ``version`` (Grafana's), and ``iteration`` (the frontend's save stamp);
+* ``schemaVersion`` and ``pluginVersion``: a UI save rewrites them without changing what the
+  dashboard shows, and re-importing for them alone would only add versions;
+* keys whose value is null, an empty list or an empty object, at any depth: exporters and the
+  frontend drop or add these freely, and they mean the same as an absent key.
+
+And the two things Grafana itself changes are applied to the desired dashboard before it is
+compared or sent (``apply_grafana_rules``), so that they never count as a difference forever:
+the title is trimmed, and a refresh below min_refresh_interval is raised to it. The module
+reports both as warnings. Everything else counts, including the order of panels and targets.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import time
 
 from ansible_collections.telemetry.claude_code.plugins.module_utils import dashboard_lint as lint
 from ansible_collections.telemetry.claude_code.plugins.module_utils.grafana_api import (
     FOLDER_NOT_FOUND,
+    BAD_RESPONSE,
+    SERVER_ERROR,
     FORBIDDEN,
     INVALID_DASHBOARD,
     PROVISIONED,
@@ -52,6 +64,21 @@ LINT_FAILED = INVALID_DASHBOARD
 CONFIRM_FAILED = "confirm-failed"
 PROVISIONED_MISSING = "provisioned-missing"
 BAD_PARAMETERS = "bad-parameters"
+
+# Grafana's default [dashboards] min_refresh_interval (conf/defaults.ini).
+DEFAULT_MIN_REFRESH = "5s"
+# Seconds between two tries while waiting (wait_timeout); tests shorten it.
+WAIT_INTERVAL = 2.0
+# Confirmation problems that Grafana's background provisioning clears once it has run: a
+# dashboard or datasource not there yet, or an older copy still served.
+PROVISIONING_KINDS = frozenset(["datasource-missing", "datasource-variable", "readback-mismatch", "folder-mismatch"])
+# The annotations with which Grafana 12 and later mark a dashboard of classic file provisioning
+# on the stored object (pkg/apimachinery/utils/manager.go: ManagerKindClassicFP).
+MANAGED_BY = "grafana.app/managedBy"
+MANAGER_ALLOWS_EDITS = "grafana.app/managerAllowsEdits"
+CLASSIC_FILE_PROVISIONING = "classic-file-provisioning"
+# Grafana's duration units (gtime.ParseDuration) in seconds.
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
 
 
 class DashboardFailure(Exception):
@@ -184,6 +211,39 @@ def desired_dashboard(params):
     if params.get("uid"):
         dashboard["uid"] = params["uid"]
     return dashboard
+
+
+def parse_duration(text):
+    """Seconds of a Grafana duration such as 30s, 1m or 1h30m, or None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w|M|y)", text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        return None
+    return sum(int(number) * _DURATION_UNITS[unit] for number, unit in parts)
+
+
+def apply_grafana_rules(dashboard, min_refresh_interval=DEFAULT_MIN_REFRESH):
+    """Apply to the dashboard what Grafana does on save; return the notes saying what changed.
+
+    Grafana trims the title and raises a refresh below min_refresh_interval (see the module
+    docstring); doing the same here keeps a second run from reporting a change forever.
+    """
+    notes = []
+    title = dashboard.get("title")
+    if isinstance(title, str) and title != title.strip():
+        dashboard["title"] = title.strip()
+        notes.append("the title %r has leading or trailing spaces, which Grafana trims on save: compared and sent "
+                     "as %r" % (title, dashboard["title"]))
+    refresh = dashboard.get("refresh")
+    minimum = parse_duration(min_refresh_interval)
+    seconds = parse_duration(refresh)
+    if minimum is not None and seconds is not None and seconds < minimum:
+        dashboard["refresh"] = min_refresh_interval
+        notes.append("refresh %r is below Grafana's min_refresh_interval %r, to which Grafana raises it on save: "
+                     "compared and sent as %r (set refresh to at least %r in the dashboard to silence this)"
+                     % (refresh, min_refresh_interval, min_refresh_interval, min_refresh_interval))
+    return notes
 
 
 def _summary(problems, limit=5):
@@ -434,6 +494,8 @@ class DashboardTask:
         self.result = {"changed": False, "uid": None, "url": None, "version": None, "panels": None,
                        "rows": None, "problems": self.problems}
         self.confirmer = Confirmer(client) if client is not None else None
+        self.notes = []
+        self.grafana_major = None
 
     # -- helpers
 
@@ -478,6 +540,47 @@ class DashboardTask:
                                    % (self.result.get("uid"), what, _summary(failing)), **self.result)
         return self.result
 
+    def _desired(self):
+        """The desired dashboard with Grafana's own rules applied (see apply_grafana_rules)."""
+        dashboard = desired_dashboard(self.params)
+        if dashboard is not None:
+            self.notes.extend(apply_grafana_rules(dashboard, self.params.get("min_refresh_interval")
+                                                  or DEFAULT_MIN_REFRESH))
+            if self.notes:
+                self.result["normalised"] = list(self.notes)
+        return dashboard
+
+    def _health(self):
+        health = self.client.health()
+        version = health.get("version")
+        if version:
+            self.result["grafana_version"] = version
+            match = re.match(r"^v?(\d+)\.", str(version))
+            self.grafana_major = int(match.group(1)) if match else None
+        return health
+
+    def _namespace(self):
+        org_id = self.params.get("org_id")
+        return "default" if org_id in (None, 1) else "org-%d" % org_id
+
+    def _provisioned(self, uid, meta):
+        """Whether Grafana provisions the dashboard from a file and refuses API writes to it.
+
+        meta.provisioned alone is not enough: Grafana 12 and later read it from the search
+        index (GetProvisionedDashboardDataByDashboardID through searchProvisionedDashboardsThroughK8s
+        in pkg/services/dashboards/service/dashboard_service.go), which can still say false
+        right after provisioning. The stored object's annotations do not lag, so from Grafana 12
+        on they are read too (a file provider with allowUiUpdates sets managerAllowsEdits).
+        """
+        if meta.get("provisioned"):
+            return True
+        if self.grafana_major is not None and self.grafana_major < 12:
+            return False
+        resource = self.client.get_dashboard_resource(uid, self._namespace())
+        annotations = ((resource or {}).get("metadata") or {}).get("annotations") or {}
+        return (annotations.get(MANAGED_BY) == CLASSIC_FILE_PROVISIONING
+                and str(annotations.get(MANAGER_ALLOWS_EDITS, "")).lower() != "true")
+
     def _uid(self, dashboard):
         uid = self.params.get("uid") or (dashboard or {}).get("uid")
         if not uid:
@@ -499,7 +602,7 @@ class DashboardTask:
         return self.present()
 
     def lint_only(self):
-        dashboard = desired_dashboard(self.params)
+        dashboard = self._desired()
         if dashboard is None:
             raise DashboardFailure(BAD_PARAMETERS, "lint_only needs the dashboard (option dashboard or path)")
         self.result["uid"] = dashboard.get("uid")
@@ -508,13 +611,14 @@ class DashboardTask:
         return self.result
 
     def absent(self):
-        uid = self._uid(desired_dashboard(self.params))
+        uid = self._uid(self._desired())
+        self._health()
         stored = self.client.get_dashboard(uid)
         if stored is None:
             return self.result
         meta = stored["meta"]
         self._describe(stored["dashboard"], meta)
-        if meta.get("provisioned"):
+        if self._provisioned(uid, meta):
             raise GrafanaError(PROVISIONED, provisioned_message(uid, "delete"))
         self.result["changed"] = True
         if self.diff_mode:
@@ -526,10 +630,45 @@ class DashboardTask:
         return self.result
 
     def confirm_only(self):
+        """Confirm what Grafana serves; with wait_timeout, wait for its background provisioning.
+
+        Grafana provisions dashboards, and since Grafana 12 datasources too, in the background
+        after its HTTP server answers (ProvisioningServiceImpl in pkg/services/provisioning/
+        provisioning.go), so right after a start a dashboard or a datasource can still be
+        missing, or an older copy still served. Those failures are retried until the deadline.
+        """
         params = self.params
-        desired = desired_dashboard(params)
+        desired = self._desired()
         uid = self._uid(desired)
-        self.client.health()
+        timeout = max(0, int(params.get("wait_timeout") or 0))
+        deadline = time.monotonic() + timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            del self.problems[:]
+            self.confirmer = Confirmer(self.client)
+            try:
+                self._confirm_once(desired, uid)
+                return self._finish("is served by Grafana")
+            except (DashboardFailure, GrafanaError) as exc:
+                if not self._worth_waiting(exc) or time.monotonic() + WAIT_INTERVAL > deadline:
+                    if timeout and attempt > 1:
+                        exc.message = ("still failing after waiting %d s (wait_timeout) for Grafana's background "
+                                       "provisioning, %d tries: %s" % (timeout, attempt, exc.message))
+                    raise
+            time.sleep(WAIT_INTERVAL)
+
+    def _worth_waiting(self, exc):
+        if isinstance(exc, GrafanaError):
+            return exc.kind in (UNREACHABLE, TIMEOUT, SERVER_ERROR, BAD_RESPONSE)
+        if exc.kind == PROVISIONED_MISSING:
+            return True
+        return exc.kind == CONFIRM_FAILED and all(p["kind"] in PROVISIONING_KINDS
+                                                  for p in self.problems if lint.is_error(p))
+
+    def _confirm_once(self, desired, uid):
+        params = self.params
+        self._health()
         stored = self.client.get_dashboard(uid)
         if stored is None:
             raise DashboardFailure(PROVISIONED_MISSING, (
@@ -537,10 +676,11 @@ class DashboardTask:
                 "look in its log (logger=provisioning.dashboard) for the cause, most likely one of: the file is not "
                 "valid JSON; its uid clashes with another provisioned file or a dashboard already in the database; "
                 "the provider's path does not point at the file, or the grafana user cannot read it (permissions); "
-                "or Grafana has not rescanned yet (updateIntervalSeconds)." % uid), **self.result)
+                "or Grafana has not provisioned it yet (it does so in the background after a start, and rescans "
+                "every updateIntervalSeconds: set wait_timeout)." % uid), **self.result)
         dashboard, meta = stored["dashboard"], stored["meta"]
         self._describe(dashboard, meta)
-        self.result["provisioned"] = bool(meta.get("provisioned"))
+        self.result["provisioned"] = bool(meta.get("provisioned")) or self._provisioned(uid, meta)
         self.result["folder_uid"] = _folder(meta.get("folderUid"))
         self._lint(desired if desired is not None else dashboard, self.confirmer.known_datasources())
         if desired is not None:
@@ -555,17 +695,19 @@ class DashboardTask:
             self.problems.append(lint.problem(None, "folder-mismatch", "the dashboard is in folder %r, not %r"
                                               % (self.result["folder_uid"], params["folder_uid"])))
         self._confirm(dashboard)
-        return self._finish("is served by Grafana")
+        warn_only = params.get("query_check_mode") == "warn"
+        failing = [p for p in self.problems if lint.is_error(p) and not (warn_only and p["kind"] in QUERY_KINDS)]
+        if failing:
+            raise DashboardFailure(CONFIRM_FAILED, "dashboard %r is served by Grafana, but did not confirm cleanly: %s"
+                                   % (uid, _summary(failing)), **self.result)
 
     def present(self):
         params = self.params
-        desired = desired_dashboard(params)
+        desired = self._desired()
         if desired is None:
             raise DashboardFailure(BAD_PARAMETERS, "state=present needs the dashboard (option dashboard or path)")
         uid = self._uid(desired)
-        health = self.client.health()
-        if health.get("version"):
-            self.result["grafana_version"] = health["version"]
+        self._health()
         self._lint(desired, self.confirmer.known_datasources())
 
         # The folder.
@@ -591,6 +733,8 @@ class DashboardTask:
         self.result["differences"] = diff
         self.result["folder_uid"] = wanted_folder
         self.result["provisioned"] = bool(meta.get("provisioned"))
+        if stored and diff and not self.result["provisioned"]:
+            self.result["provisioned"] = self._provisioned(uid, meta)
         if self.diff_mode:
             self.result["diff"] = {
                 "before": {"folder_uid": stored_folder, "dashboard": before} if stored else {},
@@ -603,7 +747,7 @@ class DashboardTask:
             self._confirm(stored["dashboard"])
             return self._finish("is up to date")
 
-        if meta.get("provisioned"):
+        if self.result["provisioned"]:
             raise GrafanaError(PROVISIONED, provisioned_message(uid, "save"))
         self.result["changed"] = True
         if self.check_mode:

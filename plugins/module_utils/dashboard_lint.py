@@ -30,6 +30,10 @@ Problem kinds found by the lint:
 ``promql``           promtool rejected a PromQL query (parse or type error)
 ``logql``            Grafana's LogQL grammar rejected a LogQL query
 ``metric-catalog``   a PromQL query names a metric that is not in the metric catalog
+``field-config``     a key of a panel's fieldConfig.defaults (or an override property) that
+                     Grafana's schema does not have there, so Grafana ignores it (such as a
+                     timeseries' ``thresholdsStyle`` outside ``custom``), or a ``suffix:``
+                     unit whose text starts with a space (Grafana adds one itself)
 ``lint-skipped``     a note, not an error: a parser was not available, so that part of the
                      lint did not run
 
@@ -53,6 +57,8 @@ __all__ = [
     "UID_MAX_LENGTH",
     "count_panels",
     "datasource_variables",
+    "FIELD_CONFIG_KEYS",
+    "GRAPH_CUSTOM_KEYS",
     "find_promtool",
     "is_error",
     "iter_datasource_refs",
@@ -118,6 +124,40 @@ VARIABLE_RE = re.compile(
     r"|\[\[(?P<bracket>[A-Za-z0-9_]+)(?::(?P<bfmt>[^\]]*))?\]\]"
     r"|\$(?P<plain>[A-Za-z0-9_]+)"
 )
+
+
+# The keys Grafana's dashboard schema allows in a panel's fieldConfig.defaults (the FieldConfig
+# type of the dashboard kind, kinds/dashboard/dashboard_kind.cue, generated to
+# packages/grafana-schema/src/raw/dashboard/x/dashboard_types.gen.ts: displayName ... nullValueMode),
+# plus unitScale, which Grafana 10.x still wrote into exported dashboards. Anything else at that
+# level is ignored by Grafana; panel-specific options belong under ``custom``.
+FIELD_CONFIG_KEYS = frozenset([
+    "displayName", "displayNameFromDS", "description", "filterable", "writeable", "path", "type", "unit",
+    "decimals", "min", "max", "interval", "mappings", "thresholds", "color", "links", "actions", "noValue",
+    "custom", "fieldMinMax", "nullValueMode", "unitScale",
+])
+
+# The custom field config of the graph panels (timeseries, and trend/xychart that share it):
+# GraphFieldConfig of packages/grafana-schema/src/common/mudball.cue (LineConfig, FillConfig,
+# PointsConfig, AxisConfig, BarConfig, StackableFieldConfig, HideableFieldConfig, drawStyle,
+# gradientMode, thresholdsStyle, transform), plus insertNulls, axisBorderShow and showValues,
+# which later releases added to it. The timeseries panel's FieldConfig is exactly GraphFieldConfig
+# (public/app/plugins/panel/timeseries/panelcfg.cue).
+GRAPH_CUSTOM_KEYS = frozenset([
+    "lineColor", "lineWidth", "lineInterpolation", "lineStyle", "spanNulls", "insertNulls",
+    "fillColor", "fillOpacity", "fillBelowTo",
+    "showPoints", "pointSize", "pointColor", "pointSymbol",
+    "axisPlacement", "axisColorMode", "axisLabel", "axisWidth", "axisSoftMin", "axisSoftMax", "axisGridShow",
+    "scaleDistribution", "axisCenteredZero", "axisBorderShow",
+    "barAlignment", "barWidthFactor", "barMaxWidth",
+    "stacking", "hideFrom", "drawStyle", "gradientMode", "thresholdsStyle", "transform", "showValues",
+])
+
+# Panel types whose whole custom field config is known here, so that an unknown key under
+# ``custom`` is an error too. Other panel types get only the checks of fieldConfig.defaults.
+CUSTOM_KEYS_BY_PANEL = {
+    "timeseries": GRAPH_CUSTOM_KEYS,
+}
 
 
 # --- small helpers ---------------------------------------------------------------------
@@ -610,6 +650,80 @@ def _lint_identity(dashboard):
     return found
 
 
+def _unit_problem(unit):
+    """Why a unit string renders wrong, or None.
+
+    Grafana's ``suffix:X`` unit renders the value, one space, then X (toFixedUnit in
+    packages/grafana-data/src/valueFormats/valueFormats.ts returns suffix ``' ' + unit``), so a
+    space after the colon shows two.
+    """
+    if isinstance(unit, str) and unit.startswith("suffix:") and unit[len("suffix:"):][:1].isspace():
+        return ("the unit %r renders with two spaces before its text: Grafana already puts one space before a "
+                "'suffix:' unit, so write %r" % (unit, "suffix:" + unit[len("suffix:"):].lstrip()))
+    return None
+
+
+def _lint_field_config(dashboard):
+    """Keys of fieldConfig that Grafana's schema does not have where they stand (Grafana ignores them)."""
+    found = []
+    for panel in iter_panels(dashboard):
+        if panel.get("type") == "row":
+            continue
+        field_config = panel.get("fieldConfig")
+        if not isinstance(field_config, dict):
+            continue
+        label = panel_label(panel)
+        ptype = panel.get("type")
+        defaults = field_config.get("defaults")
+        if isinstance(defaults, dict):
+            for key in sorted(defaults):
+                if key in FIELD_CONFIG_KEYS:
+                    continue
+                hint = ""
+                if key in GRAPH_CUSTOM_KEYS:
+                    hint = (": it is a custom option of the graph panels, read only from fieldConfig.defaults.custom.%s"
+                            % key)
+                found.append(problem(label, "field-config",
+                                     "fieldConfig.defaults.%s is not a field-config key of Grafana's dashboard "
+                                     "schema, so Grafana ignores it%s" % (key, hint)))
+            message = _unit_problem(defaults.get("unit"))
+            if message:
+                found.append(problem(label, "field-config", "fieldConfig.defaults.unit: " + message))
+            custom = defaults.get("custom")
+            known_custom = CUSTOM_KEYS_BY_PANEL.get(ptype)
+            if isinstance(custom, dict) and known_custom is not None:
+                for key in sorted(set(custom) - known_custom):
+                    hint = ""
+                    if key in FIELD_CONFIG_KEYS:
+                        hint = ": it is a field-config key, read from fieldConfig.defaults.%s" % key
+                    found.append(problem(label, "field-config",
+                                         "fieldConfig.defaults.custom.%s is not a custom option of %s panels%s"
+                                         % (key, ptype, hint)))
+        for index, override in enumerate(field_config.get("overrides") or []):
+            if not isinstance(override, dict):
+                continue
+            for prop in override.get("properties") or []:
+                if not isinstance(prop, dict) or not isinstance(prop.get("id"), str):
+                    continue
+                pid = prop["id"]
+                where = "fieldConfig.overrides[%d] property %r" % (index, pid)
+                if pid.startswith("custom."):
+                    sub = pid[len("custom."):].split(".")[0]
+                    known_custom = CUSTOM_KEYS_BY_PANEL.get(ptype)
+                    if known_custom is not None and sub not in known_custom:
+                        found.append(problem(label, "field-config", "%s: %r is not a custom option of %s panels"
+                                             % (where, sub, ptype)))
+                elif pid.split(".")[0] not in FIELD_CONFIG_KEYS:
+                    hint = (": a custom option, write it as 'custom.%s'" % pid) if pid in GRAPH_CUSTOM_KEYS else ""
+                    found.append(problem(label, "field-config", "%s is not a field-config key of Grafana's dashboard "
+                                                                "schema, so Grafana ignores it%s" % (where, hint)))
+                if pid == "unit":
+                    message = _unit_problem(prop.get("value"))
+                    if message:
+                        found.append(problem(label, "field-config", "%s: %s" % (where, message)))
+    return found
+
+
 def _lint_panel_ids(dashboard):
     found = []
     seen = {}
@@ -835,6 +949,7 @@ def lint_dashboard(dashboard: dict, *, known_datasource_uids=(), metric_catalog=
     found.extend(_lint_identity(dashboard))
     found.extend(_lint_panel_ids(dashboard))
     found.extend(_lint_layout(dashboard))
+    found.extend(_lint_field_config(dashboard))
     found.extend(_lint_datasources(dashboard, known))
     found.extend(_lint_queries(dashboard, known, metric_catalog, promtool, logql_parser))
     return found

@@ -37,6 +37,8 @@ FORBIDDEN = "forbidden"
 NOT_FOUND = "not-found"
 FOLDER_NOT_FOUND = "folder-not-found"
 VERSION_CONFLICT = "version-conflict"
+PLUGIN_DASHBOARD = "plugin-dashboard"
+V2_DASHBOARD = "v2-dashboard"
 PROVISIONED = "provisioned"
 INVALID_DASHBOARD = "invalid-dashboard"
 CONFLICT = "conflict"
@@ -257,6 +259,8 @@ class GrafanaClient:
                                            "querying datasources:query." % (method, path, suffix, org), status, body)
         if status == 404:
             return GrafanaError(NOT_FOUND, "%s %s: not found (404)%s" % (method, path, suffix), status, body)
+        if status == 406:
+            return GrafanaError(V2_DASHBOARD, "%s %s: not acceptable (406)%s" % (method, path, suffix), status, body)
         if status == 409:
             return GrafanaError(CONFLICT, "%s %s: conflict (409)%s" % (method, path, suffix), status, body)
         if status == 412:
@@ -274,14 +278,48 @@ class GrafanaClient:
         return body if isinstance(body, dict) else {}
 
     def get_dashboard(self, uid):
-        """GET /api/dashboards/uid/<uid>: {"dashboard": ..., "meta": ...}, or None when absent."""
-        status, body = self.request("GET", "/api/dashboards/uid/%s" % urllib.parse.quote(uid, safe=""), ok=(200, 404))
+        """GET /api/dashboards/uid/<uid>: {"dashboard": ..., "meta": ...}, or None when absent.
+
+        A dashboard stored in the v2 schema (Grafana 12 and later) answers 406 here, with the
+        /apis/dashboard.grafana.app/v2... URL to read it from (GetDashboard in pkg/api/dashboard.go):
+        that is a V2_DASHBOARD error, since this module manages classic (v1) JSON only.
+        """
+        path = "/api/dashboards/uid/%s" % urllib.parse.quote(uid, safe="")
+        try:
+            status, body = self.request("GET", path, ok=(200, 404))
+        except GrafanaError as exc:
+            if exc.status == 406:
+                raise GrafanaError(V2_DASHBOARD, (
+                    "dashboard %r is stored in Grafana's v2 dashboard schema, which GET %s refuses (406: %s). This "
+                    "module imports and compares classic (v1) dashboard JSON only: export the dashboard as classic "
+                    "JSON in Grafana, or give this one another uid." % (uid, path, _message_of(exc.body) or "no reason")),
+                    exc.status, exc.body) from None
+            raise
         if status == 404:
             return None
         if not isinstance(body, dict) or not isinstance(body.get("dashboard"), dict):
             raise GrafanaError(BAD_RESPONSE, "GET /api/dashboards/uid/%s returned no dashboard object" % uid, status, body)
         body.setdefault("meta", {})
         return body
+
+    def get_dashboard_resource(self, uid, namespace="default"):
+        """The dashboard as a Kubernetes-style resource (Grafana 12 and later), or None.
+
+        GET /apis/dashboard.grafana.app/v1beta1/namespaces/<namespace>/dashboards/<uid>. Its
+        metadata.annotations come from the stored object itself (grafana.app/managedBy,
+        grafana.app/managerId), unlike the legacy meta.provisioned, which Grafana 12 reads from its
+        search index. None when the route or the dashboard is not there, or the caller may not
+        read it (the caller then knows no more than before); 401 still raises.
+        """
+        path = "/apis/dashboard.grafana.app/v1beta1/namespaces/%s/dashboards/%s" % (
+            urllib.parse.quote(namespace, safe=""), urllib.parse.quote(uid, safe=""))
+        try:
+            _status, body = self.request("GET", path)
+        except GrafanaError as exc:
+            if exc.kind in (UNAUTHORIZED, UNREACHABLE, TLS, TIMEOUT):
+                raise
+            return None
+        return body if isinstance(body, dict) else None
 
     def save_dashboard(self, dashboard, folder_uid=None, message=None, overwrite=True):
         """POST /api/dashboards/db: {"id", "uid", "url", "status", "version", "slug"}."""
@@ -297,26 +335,47 @@ class GrafanaClient:
         return body if isinstance(body, dict) else {}
 
     def _save_error(self, exc, uid, folder_uid):
+        """The GrafanaError of a failed POST /api/dashboards/db, by what Grafana 11.3 to 13 answer.
+
+        ToDashboardErrorResponse (pkg/api/apierrors/dashboard.go) answers a dashboards.DashboardErr
+        with its own status (400 title, uid, provisioned; 412 version-mismatch), a folder that does
+        not exist (dashboards.ErrFolderNotFound) with 400 {"message": "folder not found"}, a plugin's
+        dashboard with 412 plugin-dashboard, and an apiserver status error with its code: a version
+        conflict found by the storage of Grafana 13 is 409.
+        """
         detail = _message_of(exc.body)
+        lowered = detail.lower()
         status_word = exc.body.get("status") if isinstance(exc.body, dict) else None
-        if exc.status == 400 and "provisioned" in detail.lower():
+        if exc.status == 400 and "provisioned" in lowered:
             return GrafanaError(PROVISIONED, provisioned_message(uid, "save"), exc.status, exc.body)
+        if exc.status == 400 and "folder not found" in lowered:
+            return GrafanaError(FOLDER_NOT_FOUND, folder_missing_message(folder_uid, exc.status, detail),
+                                exc.status, exc.body)
+        if exc.status == 400 and "refresh interval" in lowered:
+            return GrafanaError(INVALID_DASHBOARD, "Grafana rejected dashboard %r (400): %s. Its refresh is below "
+                                                   "Grafana's [dashboards] min_refresh_interval: set the module's "
+                                                   "min_refresh_interval to the same value." % (uid, detail),
+                                exc.status, exc.body)
         if exc.status == 400:
             return GrafanaError(INVALID_DASHBOARD, "Grafana rejected dashboard %r as invalid (400): %s"
                                 % (uid, detail or "no reason given"), exc.status, exc.body)
         if exc.status == 404:
-            return GrafanaError(FOLDER_NOT_FOUND, folder_missing_message(folder_uid), exc.status, exc.body)
-        if exc.status == 412:
-            if status_word == "name-exists" or "same name" in detail.lower():
-                why = ("another dashboard with the same title exists in that folder under another uid: rename one of "
-                       "them or remove the other")
-            elif status_word == "plugin-dashboard" or "plugin" in detail.lower():
-                why = "the dashboard belongs to a plugin, which Grafana protects from overwriting"
-            else:
-                why = ("it was changed by someone else since it was read (version-mismatch): re-run the task to "
-                       "compare against the new version, or set overwrite: true to replace it regardless")
-            return GrafanaError(VERSION_CONFLICT, "Grafana refused to save dashboard %r (412 %s): %s."
-                                % (uid, status_word or "precondition failed", why), exc.status, exc.body)
+            return GrafanaError(FOLDER_NOT_FOUND, folder_missing_message(folder_uid, exc.status, detail),
+                                exc.status, exc.body)
+        if exc.status == 412 and (status_word == "plugin-dashboard" or "plugin" in lowered):
+            return GrafanaError(PLUGIN_DASHBOARD, "Grafana refused to save dashboard %r (412 plugin-dashboard): %s "
+                                                  "Grafana protects a plugin's dashboard unless overwrite is true."
+                                % (uid, detail or "the dashboard belongs to a plugin."), exc.status, exc.body)
+        if exc.status == 412 and status_word == "name-exists":
+            # Grafana before 11.3 only: titles are no longer unique within a folder since then.
+            return GrafanaError(CONFLICT, "Grafana refused to save dashboard %r (412 name-exists): %s. Grafana "
+                                          "releases before 11.3 keep titles unique per folder: rename one of them."
+                                % (uid, detail), exc.status, exc.body)
+        if exc.status in (409, 412):
+            return GrafanaError(VERSION_CONFLICT, "Grafana refused to save dashboard %r (%s %s): it was changed by "
+                                                  "someone else since it was read. Re-run the task to compare against "
+                                                  "the new version, or set overwrite: true to replace it regardless."
+                                % (uid, exc.status, status_word or detail or "conflict"), exc.status, exc.body)
         return exc
 
     def delete_dashboard(self, uid):
@@ -397,7 +456,9 @@ def provisioned_message(uid, action="save"):
             "or take it out of provisioning first." % (uid, verb))
 
 
-def folder_missing_message(folder_uid):
-    """What to do about a folder uid that does not exist."""
-    return ("folder %r does not exist in this organisation (404): create it, set create_folder: true (with folder_title), "
-            "or fix folder_uid." % folder_uid)
+def folder_missing_message(folder_uid, status=404, detail=None):
+    """What to do about a folder uid that does not exist (GET answers 404; a save into it 400)."""
+    how = ("%s %s" % (status, detail)) if detail else str(status)
+    return ("folder %r does not exist in this organisation (%s): create it, set create_folder: true (with folder_title), "
+            "or fix folder_uid. A folder that existed when the task read it was deleted before the save."
+            % (folder_uid, how))

@@ -19,16 +19,25 @@ description:
     and, when asked, that the panel and row counts are right and that every panel's queries
     run and return data.
   - Lints the dashboard offline before any write, in check mode too. The lint checks the JSON,
-    the uid, the title, panel ids, the 24-column grid, rows and datasource references. It parses
+    the uid, the title, panel ids, the 24-column grid, rows, the keys of each panel's field config
+    and datasource references. It parses
     PromQL with C(promtool) and LogQL with Grafana's own grammar when these are available, and
     checks metric names against a catalog. O(lint_only=true) runs only the lint, with no Grafana.
   - With O(confirm_only=true) it writes nothing. Use it for dashboards that Grafana provisions
     from files, which Grafana refuses to overwrite through the API. It confirms that Grafana
     serves the file's dashboard.
-  - The comparison ignores the top-level C(id), C(version), C(iteration) and C(schemaVersion)
-    (Grafana sets or upgrades them on save), each panel's C(pluginVersion), and keys whose value
-    is null, an empty list or an empty object. Everything else counts, including the order of
-    panels and queries.
+  - Grafana stores the JSON as it is sent; on save it sets only C(id), C(uid) and C(version),
+    trims the title, and raises a C(refresh) below its C([dashboards] min_refresh_interval).
+    The module applies the last two itself before comparing and sending, and warns about them
+    (RV(normalised)), so that they never read as a change.
+  - The comparison ignores the top-level C(id), C(version) and C(iteration), C(schemaVersion) and
+    each panel's C(pluginVersion) (Grafana's frontend rewrites these when someone saves the dashboard
+    from the UI, without changing what it shows), and keys whose value is null, an empty list or an
+    empty object. Everything else counts, including the order of panels and queries.
+  - A dashboard that Grafana provisions from a file is never overwritten or deleted. Since Grafana 12
+    C(meta.provisioned) comes from Grafana's search index and can read false right after
+    provisioning, so the module also reads the stored object's C(grafana.app/managedBy) annotation
+    (C(/apis/dashboard.grafana.app/v1beta1/...)).
 author:
   - telemetry.claude_code developers (@telemetry-claude-code)
 extends_documentation_fragment:
@@ -113,6 +122,27 @@ options:
         invalid JSON, a uid clash, or a provisioning path or permission problem.
     type: bool
     default: false
+  wait_timeout:
+    description:
+      - With O(confirm_only), seconds to wait for Grafana's background provisioning. Grafana
+        provisions dashboards (and, since Grafana 12, datasources) after its HTTP API already
+        answers, so right after a start or restart a dashboard or datasource can be missing, or an
+        older copy still served, for a while.
+      - Until this deadline, a missing dashboard (C(provisioned-missing)), confirmation problems of
+        kinds C(datasource-missing), C(datasource-variable), C(readback-mismatch) and C(folder-mismatch),
+        and an unreachable or failing Grafana are tried again; at the deadline the task fails with the
+        last problem and says how long it waited.
+      - V(0) confirms once.
+    type: int
+    default: 0
+  min_refresh_interval:
+    description:
+      - Grafana's C([dashboards] min_refresh_interval). Grafana raises a dashboard C(refresh) below it
+        to it on save (through the API and in provisioning); the module does the same to the desired
+        dashboard before comparing and sending, and warns, so that a second run reports no change.
+      - Set it to the value of the Grafana instance; Grafana's default is V(5s).
+    type: str
+    default: 5s
   lint:
     description:
       - Lint the dashboard before importing it. Lint errors fail the task before anything is written.
@@ -241,6 +271,7 @@ EXAMPLES = r"""
     grafana_api_key: "{{ grafana_token }}"
     path: /var/lib/grafana/dashboards/claude-code.json
     confirm_only: true
+    wait_timeout: 120
     query_check: true
 
 - name: Lint a dashboard on the control node, with no Grafana
@@ -286,8 +317,11 @@ problems:
   description:
     - What the lint and the confirmation found. Each kind except C(lint-skipped) is an error.
     - Lint kinds are C(invalid-json), C(uid), C(title), C(panel-id), C(grid-pos),
-      C(grid-overlap), C(row-structure), C(datasource), C(promql), C(logql),
+      C(grid-overlap), C(row-structure), C(field-config), C(datasource), C(promql), C(logql),
       C(metric-catalog) and C(lint-skipped).
+    - C(field-config) is a key of a panel's C(fieldConfig) that Grafana's schema does not have where
+      it stands (Grafana ignores it), such as a timeseries' C(thresholdsStyle) outside C(custom), or a
+      C(suffix:) unit whose text starts with a space.
     - Confirmation kinds are C(readback-mismatch), C(folder-mismatch), C(datasource-missing),
       C(datasource-type), C(datasource-variable), C(panel-count), C(row-count), C(query-error)
       and C(query-no-data).
@@ -328,6 +362,12 @@ provisioned:
   returned: when state is present and Grafana was contacted
   type: bool
   sample: false
+normalised:
+  description: What the module changed in the desired dashboard as Grafana would on save (a trimmed title, a raised refresh).
+  returned: when something was normalised
+  type: list
+  elements: str
+  sample: ["refresh '1s' is below Grafana's min_refresh_interval '5s', to which Grafana raises it on save: compared and sent as '5s'"]
 grafana_version:
   description: The version of Grafana, from C(/api/health).
   returned: when state is present and Grafana was contacted
@@ -338,10 +378,17 @@ error:
     - Why the task failed, as a kind to act on.
     - V(unreachable), V(tls) and V(timeout) mean that Grafana could not be reached.
       V(unauthorized) (401) and V(forbidden) (403) mean that the credentials or the permissions are wrong.
-    - V(folder-not-found) (404) means that the folder does not exist.
-      V(version-conflict) (412) means that someone else changed the dashboard, or that a dashboard with the same title exists.
-    - V(provisioned) means that Grafana refuses to overwrite or delete a provisioned dashboard.
-      V(provisioned-missing) means that O(confirm_only) found no dashboard.
+    - V(folder-not-found) means that the folder does not exist (C(GET /api/folders) answered 404), or
+      that it was deleted before the save (C(POST /api/dashboards/db) answered 400 C(folder not found)).
+    - V(version-conflict) means that someone else changed the dashboard since it was read, with
+      O(overwrite=false). Grafana 11 and 12 answer 412 C(version-mismatch), newer Grafana 409.
+      Titles need not be unique since Grafana 11.3, so a second dashboard with the same title is no conflict.
+    - V(plugin-dashboard) (412) means that the dashboard belongs to a plugin.
+    - V(v2-dashboard) (406) means that the dashboard is stored in Grafana's v2 schema, which
+      C(/api/dashboards/uid/...) refuses; the module manages classic (v1) JSON only.
+    - V(provisioned) means that Grafana provisions the dashboard from a file, so the module refuses to
+      overwrite or delete it (and so would Grafana).
+      V(provisioned-missing) means that O(confirm_only) found no dashboard (after O(wait_timeout)).
     - V(invalid-dashboard) means that the lint found errors or Grafana answered 400.
       V(confirm-failed) means that the confirmation found problems.
     - V(bad-parameters), V(conflict), V(not-found), V(server-error), V(bad-response) and
@@ -396,6 +443,8 @@ def argument_spec():
         query_check=dict(type="bool", default=False),
         query_window=dict(type="str", default="now-1h"),
         query_check_mode=dict(type="str", default="fail", choices=["fail", "warn"]),
+        wait_timeout=dict(type="int", default=0),
+        min_refresh_interval=dict(type="str", default="5s"),
     )
     return spec
 
@@ -417,6 +466,8 @@ def main():
     except GrafanaError as exc:
         module.fail_json(msg=exc.message, error=exc.kind, status=exc.status, changed=False, problems=[])
 
+    for note in result.get("normalised") or []:
+        module.warn(note)
     for item in result["problems"]:
         if item["kind"] == "lint-skipped" or item["kind"] in QUERY_KINDS:
             module.warn("%s%s: %s" % (item["kind"], " (%s)" % item["panel"] if item["panel"] else "", item["message"]))

@@ -158,8 +158,9 @@ add_row_panels(7, [
          "fieldConfig": field("short", 0, no_value="no cost", displayName="${__field.labels.model}"),
          "options": bargauge_options()}),
 ])
-panels[-1]["fieldConfig"]["defaults"]["unit"] = "tokens/$"
-panels[-1]["fieldConfig"]["defaults"]["unit"] = "suffix: tokens/$"
+# Grafana's custom unit "suffix:X" already puts one space before X (toFixedUnit in
+# packages/grafana-data/src/valueFormats/valueFormats.ts): no space after the colon.
+panels[-1]["fieldConfig"]["defaults"]["unit"] = "suffix:tokens/$"
 
 # ---------------------------------------------------------------- 5. Tool & Activity
 row("Tool & Activity")
@@ -191,7 +192,7 @@ add_row_panels(8, [
           "description": "Cost of the last hour as a percentage of the hourly average of the last 24 hours. 100% is a "
                          "normal hour; above 200% is unusual.",
           "targets": [target(f"100 * {total(COST, '1h')} / ({total(COST, '24h')} / 24 > 0)", legend="% of 24h average")],
-          "fieldConfig": ts_field("percent", 0, thresholdsStyle={"mode": "line"}),
+          "fieldConfig": ts_field("percent", 0),
           "options": timeseries_options(["max", "last"])}),
     (7, {"type": "timeseries", "title": "Prompts Per Hour", "datasource": LOKI,
          "description": "User prompts (user_prompt events) per hour. From Loki.",
@@ -206,6 +207,8 @@ add_row_panels(8, [
          "fieldConfig": field("short", 0, no_value="no decisions"), "options": pie_options()}),
 ])
 panels[-3]["fieldConfig"]["defaults"]["thresholds"] = thresholds(("yellow", 150), ("red", 200))
+# A timeseries draws thresholds only from its custom field config (GraphFieldConfig.thresholdsStyle).
+panels[-3]["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] = {"mode": "line"}
 
 # ---------------------------------------------------------------- 7. Velocity & Distribution
 row("Velocity & Distribution")

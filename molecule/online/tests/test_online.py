@@ -145,3 +145,81 @@ def test_automation_token(host):
     accounts = _json(host, f"curl -fsS -u {ADMIN} 'http://127.0.0.1:3000/api/serviceaccounts/search?query=telemetry-automation'")
     [account] = [a for a in accounts["serviceAccounts"] if a["name"] == "telemetry-automation"]
     assert account["role"] == "Admin" and account["tokens"] == 1
+
+
+# --- issue 15: what the unit tests' test double claims, checked against the real release -----
+
+def _double_row(host):
+    """The row of GRAFANA_LINES (tests/unit/plugins/grafana_api_test_double.py) for this release."""
+    import sys  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "tests", "unit", "plugins"))
+    from grafana_api_test_double import GRAFANA_LINES  # pylint: disable=import-outside-toplevel,import-error
+    version = _json(host, "curl -fsS http://127.0.0.1:3000/api/health")["version"]
+    line = version.split(".")[0] + ".x"
+    assert line in GRAFANA_LINES, f"Grafana {version}: the test double has no row for the {line} line"
+    return line, GRAFANA_LINES[line]
+
+
+def _post(host, body):
+    """(status, JSON body) of POST /api/dashboards/db as the admin."""
+    payload = json.dumps(body).replace("'", "'\\''")
+    out = host.check_output(
+        f"curl -sS -u {ADMIN} -H 'Content-Type: application/json' -o /tmp/tcc-answer.json -w '%{{http_code}}' "
+        f"-X POST --data-binary '{payload}' http://127.0.0.1:3000/api/dashboards/db")
+    return int(out), json.loads(host.file("/tmp/tcc-answer.json").content_string or "{}")
+
+
+def test_cost_anomaly_panel_as_grafana_serves_it(host):
+    """Item 3: thresholdsStyle under custom (so the lines are drawn), the suffix unit without a second space."""
+    dash = _json(host, f"curl -fsS -u {ADMIN} http://127.0.0.1:3000/api/dashboards/uid/claude-code")["dashboard"]
+    panels = [p for p in dash["panels"] if p["type"] != "row"] + [
+        c for p in dash["panels"] if p["type"] == "row" for c in p.get("panels", [])]
+    [anomaly] = [p for p in panels if p["title"] == "Cost Anomaly Detection"]
+    defaults = anomaly["fieldConfig"]["defaults"]
+    assert defaults["custom"]["thresholdsStyle"] == {"mode": "line"} and "thresholdsStyle" not in defaults
+    assert [s["value"] for s in defaults["thresholds"]["steps"]] == [None, 150, 200]
+    [efficiency] = [p for p in panels if p["title"] == "Model Token Efficiency"]
+    assert efficiency["fieldConfig"]["defaults"]["unit"] == "suffix:tokens/$"
+
+
+def test_error_answers_match_the_double(host):
+    """Item 4: folder not found, version conflict and titles as the double's row for this line says."""
+    line, row = _double_row(host)
+    base = {"title": "TCC issue 15 probe", "uid": "tcc-probe-a", "panels": [], "schemaVersion": 39}
+    status, body = _post(host, {"dashboard": base, "folderUid": "tcc-no-such-folder", "overwrite": True})
+    assert (status, body.get("message")) == (400, "folder not found"), (line, status, body)
+    status, body = _post(host, {"dashboard": base, "overwrite": True})
+    assert status == 200 and body["version"] == 1, body
+    # A second dashboard with the same title in the same folder: no name-exists since 11.3.
+    status, body = _post(host, {"dashboard": dict(base, uid="tcc-probe-b"), "overwrite": False})
+    assert status == 200, (line, status, body)
+    # A stale version without overwrite: the row's status, and its body's status word when it has one.
+    status, body = _post(host, {"dashboard": dict(base, version=0, title="Stale"), "overwrite": False})
+    expected_status, expected_body = row["version_conflict"]
+    assert status == expected_status, (line, status, body)
+    if "status" in expected_body:
+        assert body.get("status") == expected_body["status"], (line, body)
+    for uid in ("tcc-probe-a", "tcc-probe-b"):
+        host.check_output(f"curl -fsS -u {ADMIN} -X DELETE http://127.0.0.1:3000/api/dashboards/uid/{uid}")
+
+
+def test_provisioned_dashboard_annotations_match_the_double(host):
+    """Item 6: from 12.x the stored object says classic-file-provisioning, whatever meta.provisioned says."""
+    line, row = _double_row(host)
+    url = "http://127.0.0.1:3000/apis/dashboard.grafana.app/v1beta1/namespaces/default/dashboards/tcc-molecule"
+    if not row["resource_api"]:
+        status = host.check_output(f"curl -s -o /dev/null -w '%{{http_code}}' -u {ADMIN} {url}")
+        print(f"\nGrafana {line}: the double models no v1beta1 dashboard resource; {url} answered {status}")
+        return
+    resource = _json(host, f"curl -fsS -u {ADMIN} {url}")
+    assert resource["metadata"]["annotations"]["grafana.app/managedBy"] == "classic-file-provisioning", resource
+
+
+def test_title_and_refresh_rules_of_grafana(host):
+    """Item 5: Grafana trims the title and raises a refresh below min_refresh_interval (5s by default)."""
+    status, body = _post(host, {"dashboard": {"uid": "tcc-probe-c", "title": "  Spaced  ", "refresh": "1s",
+                                              "panels": [], "schemaVersion": 39}, "overwrite": True})
+    assert status == 200, body
+    dash = _json(host, f"curl -fsS -u {ADMIN} http://127.0.0.1:3000/api/dashboards/uid/tcc-probe-c")["dashboard"]
+    assert dash["title"] == "Spaced" and dash["refresh"] == "5s", dash
+    host.check_output(f"curl -fsS -u {ADMIN} -X DELETE http://127.0.0.1:3000/api/dashboards/uid/tcc-probe-c")

@@ -13,11 +13,14 @@ import pytest
 # The helpers next to this file (the test double, sample dashboards, the module runner).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from grafana_api_test_double import GrafanaApiTestDouble  # noqa: E402  pylint: disable=wrong-import-position
+from grafana_api_test_double import LINES, GrafanaApiTestDouble  # noqa: E402  pylint: disable=wrong-import-position
 
 
-@pytest.fixture
-def grafana():
-    """A running GrafanaApiTestDouble (a test double of Grafana's HTTP API on 127.0.0.1)."""
-    with GrafanaApiTestDouble() as double:
+@pytest.fixture(params=LINES)
+def grafana(request):
+    """A running GrafanaApiTestDouble of each Grafana release line (11.x, 12.x, 13.x) in turn.
+
+    Every test that takes this fixture runs once per line of the double's behaviour table.
+    """
+    with GrafanaApiTestDouble(request.param) as double:
         yield double

@@ -306,6 +306,71 @@ def test_legacy_rows_layout():
     assert "legacy 'rows' layout" in find(offline(dashboard), "row-structure")[0]["message"]
 
 
+# --- field config: keys Grafana's schema does not have where they stand ------------------
+
+
+def _with_field_config(field_config, panel_type="timeseries"):
+    dashboard = good_dashboard()
+    dashboard["panels"][1]["type"] = panel_type
+    dashboard["panels"][1]["fieldConfig"] = field_config
+    return dashboard
+
+
+def test_thresholds_style_outside_custom_is_caught():
+    """The Cost Anomaly Detection mistake: Grafana reads thresholdsStyle only under custom."""
+    found = offline(_with_field_config({"defaults": {"unit": "percent", "thresholdsStyle": {"mode": "line"}}}))
+    [item] = find(found, "field-config")
+    assert item["panel"] == 'panel 2 "Cost per model"'
+    assert "fieldConfig.defaults.thresholdsStyle" in item["message"]
+    assert "fieldConfig.defaults.custom.thresholdsStyle" in item["message"]
+
+
+def test_thresholds_style_under_custom_is_fine():
+    custom = {"thresholdsStyle": {"mode": "line"}, "drawStyle": "line", "lineWidth": 2}
+    clean = _with_field_config({"defaults": {"unit": "percent", "custom": custom}, "overrides": []})
+    assert offline(clean) == []
+
+
+def test_unknown_defaults_key_on_any_panel_type():
+    found = offline(_with_field_config({"defaults": {"unit": "short", "colour": {"mode": "fixed"}}}, "stat"))
+    assert "fieldConfig.defaults.colour is not a field-config key" in find(found, "field-config")[0]["message"]
+
+
+def test_field_config_key_misplaced_under_custom_of_a_timeseries():
+    found = offline(_with_field_config({"defaults": {"custom": {"unit": "short"}}}))
+    assert "read from fieldConfig.defaults.unit" in find(found, "field-config")[0]["message"]
+
+
+def test_custom_keys_of_panels_without_a_known_schema_are_not_judged():
+    assert offline(_with_field_config({"defaults": {"custom": {"align": "auto", "filterable": True}}}, "table")) == []
+
+
+@pytest.mark.parametrize("unit, bad", [("suffix: tokens/$", True), ("suffix:tokens/$", False),
+                                       ("prefix:$ ", False), ("percent", False)])
+def test_suffix_unit_with_a_space(unit, bad):
+    found = [p for p in offline(_with_field_config({"defaults": {"unit": unit}})) if p["kind"] == "field-config"]
+    assert bool(found) is bad
+    if bad:
+        assert "two spaces" in found[0]["message"] and "'suffix:tokens/$'" in found[0]["message"]
+
+
+def test_override_properties():
+    field_config = {"defaults": {}, "overrides": [{"matcher": {"id": "byName", "options": "x"}, "properties": [
+        {"id": "unit", "value": "suffix: USD"}, {"id": "thresholdsStyle", "value": {"mode": "line"}},
+        {"id": "custom.lineWidth", "value": 1}, {"id": "custom.nope", "value": 1}, {"id": "color", "value": {}}]}]}
+    messages = [p["message"] for p in find(offline(_with_field_config(field_config)), "field-config")]
+    assert len(messages) == 3
+    assert any("two spaces" in m for m in messages)
+    assert any("'thresholdsStyle'" in m and "'custom.thresholdsStyle'" in m for m in messages)
+    assert any("'nope' is not a custom option of timeseries panels" in m for m in messages)
+
+
+def test_collection_dashboards_have_no_field_config_problems():
+    for path in sorted((ROOT / "files" / "dashboards").glob("*.json")):
+        found = offline(json.loads(path.read_text(encoding="utf-8")))
+        assert [p for p in found if p["kind"] == "field-config"] == [], path.name
+
+
 def test_unknown_concrete_datasource_uid():
     dashboard = good_dashboard()
     dashboard["panels"][1]["targets"][0]["datasource"] = {"type": "prometheus", "uid": "prom-old"}

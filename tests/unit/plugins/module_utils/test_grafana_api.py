@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.telemetry.claude_code.plugins.module_utils import grafana_api as api
 
 from dashboard_samples import good_dashboard
-from grafana_api_test_double import ADMIN_USER, EDITOR_TOKEN, VIEWER_TOKEN
+from grafana_api_test_double import ADMIN_USER, EDITOR_TOKEN, GRAFANA_LINES, VIEWER_TOKEN
 
 
 def client(grafana, **kwargs):
@@ -146,23 +146,60 @@ def test_save_and_read_back(grafana):
     assert stored["meta"]["version"] == 1 and stored["meta"]["url"] == "/d/claude-code-usage/claude-code-usage"
 
 
-def test_save_into_missing_folder_is_404(grafana):
+def test_save_into_missing_folder_is_400_folder_not_found(grafana):
     error = raises(api.FOLDER_NOT_FOUND, client(grafana).save_dashboard, good_dashboard(), folder_uid="nope")
+    assert error.status == 400 and error.body == {"message": "folder not found"}
     assert "folder 'nope' does not exist" in error.message and "create_folder" in error.message
 
 
-def test_save_version_conflict_is_412(grafana):
+def test_save_version_conflict_by_line(grafana):
+    """412 version-mismatch on 11.x and 12.x, 409 on 13.x: the same kind to act on."""
     grafana.put_dashboard(good_dashboard(), version=7)
     sent = good_dashboard()
     sent["version"] = 6
     error = raises(api.VERSION_CONFLICT, client(grafana).save_dashboard, sent, overwrite=False)
-    assert "412 version-mismatch" in error.message and "changed by someone else" in error.message
+    status, body = GRAFANA_LINES[grafana.line]["version_conflict"]
+    assert error.status == status and error.body == body
+    assert "changed by someone else" in error.message and "overwrite: true" in error.message
 
 
-def test_save_name_exists_is_412(grafana):
+def test_same_title_under_another_uid_is_no_conflict(grafana):
+    """Grafana 11.3 dropped unique titles: no line answers 412 name-exists."""
     grafana.put_dashboard(dict(good_dashboard(), uid="other-uid"))
-    error = raises(api.VERSION_CONFLICT, client(grafana).save_dashboard, good_dashboard(), overwrite=False)
-    assert "412 name-exists" in error.message and "same title" in error.message
+    assert client(grafana).save_dashboard(good_dashboard(), overwrite=False)["status"] == "success"
+
+
+def test_plugin_dashboard_and_name_exists_bodies_map_to_their_kinds():
+    """Answers of ToDashboardErrorResponse (plugin-dashboard) and of Grafana before 11.3 (name-exists)."""
+    grafana_client = api.GrafanaClient("http://127.0.0.1:1")
+    plugin = grafana_client._save_error(api.GrafanaError(api.VERSION_CONFLICT, "x", 412, {
+        "status": "plugin-dashboard", "message": "The dashboard belongs to plugin Test Plugin."}), "u", "")
+    assert plugin.kind == api.PLUGIN_DASHBOARD and "Test Plugin" in plugin.message
+    name = grafana_client._save_error(api.GrafanaError(api.VERSION_CONFLICT, "x", 412, {
+        "status": "name-exists", "message": "A dashboard with the same name in the folder already exists"}), "u", "")
+    assert name.kind == api.CONFLICT and "before 11.3" in name.message
+
+
+def test_v2_dashboard_is_406(grafana):
+    v2 = GRAFANA_LINES[grafana.line]["v2_api_version"]
+    if v2 is None:
+        with pytest.raises(ValueError):
+            grafana.put_dashboard(good_dashboard(), api_version="v2alpha1")
+        return
+    grafana.put_dashboard(good_dashboard(), api_version=v2)
+    error = raises(api.V2_DASHBOARD, client(grafana).get_dashboard, "claude-code-usage")
+    assert error.status == 406 and "v2 dashboard schema" in error.message
+    assert "/apis/dashboard.grafana.app/%s/namespaces/default/dashboards/claude-code-usage" % v2 in error.message
+
+
+def test_dashboard_resource_annotations(grafana):
+    grafana.put_dashboard(good_dashboard(), provisioned=True)
+    resource = client(grafana).get_dashboard_resource("claude-code-usage")
+    if not GRAFANA_LINES[grafana.line]["resource_api"]:
+        assert resource is None
+        return
+    assert resource["metadata"]["annotations"]["grafana.app/managedBy"] == "classic-file-provisioning"
+    assert client(grafana).get_dashboard_resource("nope") is None
 
 
 def test_save_provisioned_is_refused(grafana):

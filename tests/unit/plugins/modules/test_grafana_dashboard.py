@@ -4,7 +4,8 @@
 """The grafana_dashboard module, driven through its main(), against GrafanaApiTestDouble.
 
 GrafanaApiTestDouble is a test double of Grafana's HTTP API (a local HTTP server on
-127.0.0.1), not Grafana; it follows the status codes and bodies Grafana documents.
+127.0.0.1), not Grafana; every test that takes the ``grafana`` fixture runs once per release
+line of its behaviour table (11.x, 12.x, 13.x; GRAFANA_LINES cites the source of each row).
 """
 
 from __future__ import annotations
@@ -15,14 +16,23 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 from dashboard_samples import METRIC_CATALOG, good_dashboard
-from grafana_api_test_double import ADMIN_USER, EDITOR_TOKEN, VIEWER_TOKEN
+from grafana_api_test_double import ADMIN_USER, EDITOR_TOKEN, GRAFANA_LINES, VIEWER_TOKEN
 from grafana_test_helpers import LOGQL_SCRIPT, ROOT, find_promtool, logql_available, run_module
 
 UID = "claude-code-usage"
+
+
+@pytest.fixture
+def fast_wait(monkeypatch):
+    """Poll every 0.1 s instead of 2 s while waiting for the double's background provisioning."""
+    from ansible_collections.telemetry.claude_code.plugins.module_utils import dashboard
+
+    monkeypatch.setattr(dashboard, "WAIT_INTERVAL", 0.1)
 
 
 def args(grafana, **extra):
@@ -151,7 +161,8 @@ def test_moving_folders_and_staying_put(grafana):
 # --- conflicts and provisioning --------------------------------------------------------
 
 
-def test_version_conflict_412(grafana):
+def test_version_conflict(grafana):
+    """11.x and 12.x answer 412 version-mismatch, 13.x 409: one kind, version-conflict."""
     grafana.put_dashboard(good_dashboard(), version=3)
 
     def someone_else_saves(double):
@@ -160,7 +171,9 @@ def test_version_conflict_412(grafana):
     grafana.before_save = someone_else_saves
     wanted = dict(good_dashboard(), title="New title")
     result = failed(run_module(args(grafana, dashboard=wanted, overwrite=False)), "version-conflict")
-    assert "412 version-mismatch" in result["msg"] and result["status"] == 412
+    status, body = GRAFANA_LINES[grafana.line]["version_conflict"]
+    assert result["status"] == status and "changed by someone else" in result["msg"]
+    assert str(status) in result["msg"] and (body.get("status") or body["message"]) in result["msg"]
     assert grafana.writes()[0]["body"]["dashboard"]["version"] == 3
 
 
@@ -170,10 +183,80 @@ def test_overwrite_false_without_conflict(grafana):
     assert result["changed"] is True and result["version"] == 4
 
 
-def test_same_title_under_another_uid_412(grafana):
+def test_same_title_under_another_uid_is_fine(grafana):
+    """Grafana 11.3 dropped unique titles: a second dashboard with the same title is no conflict."""
     grafana.put_dashboard(dict(good_dashboard(), uid="older-copy"))
-    result = failed(run_module(args(grafana, overwrite=False)), "version-conflict")
-    assert "name-exists" in result["msg"]
+    result = ok(run_module(args(grafana, overwrite=False)))
+    assert result["changed"] is True and UID in grafana.dashboards and "older-copy" in grafana.dashboards
+
+
+def test_folder_deleted_before_the_save_is_folder_not_found(grafana):
+    """The folder existed when read, then vanished: Grafana answers 400 {"message": "folder not found"}."""
+    grafana.add_folder("team")
+
+    def someone_deletes_the_folder(double):
+        del double.folders["team"]
+
+    grafana.before_save = someone_deletes_the_folder
+    result = failed(run_module(args(grafana, folder_uid="team")), "folder-not-found")
+    assert result["status"] == 400 and "folder 'team' does not exist" in result["msg"]
+    assert "400 folder not found" in result["msg"] and UID not in grafana.dashboards
+
+
+def test_v2_dashboard_is_refused_with_its_own_kind(grafana):
+    v2 = GRAFANA_LINES[grafana.line]["v2_api_version"]
+    if v2 is None:  # 11.x has no v2 schema: the double cannot even store one
+        with pytest.raises(ValueError):
+            grafana.put_dashboard(good_dashboard(), api_version="v2alpha1")
+        return
+    grafana.put_dashboard(good_dashboard(), api_version=v2)
+    for params in (args(grafana), args(grafana, confirm_only=True), args(grafana, state="absent")):
+        result = failed(run_module(params), "v2-dashboard")
+        assert result["status"] == 406 and "classic (v1)" in result["msg"]
+    assert grafana.writes() == []
+
+
+def test_title_with_spaces_is_trimmed_as_grafana_does(grafana):
+    wanted = dict(good_dashboard(), title="  Claude Code usage  ")
+    first = ok(run_module(args(grafana, dashboard=wanted)))
+    assert first["changed"] is True and errors(first) == []
+    assert grafana.dashboards[UID]["dashboard"]["title"] == "Claude Code usage"
+    assert any("Grafana trims" in w for w in first["warnings"]) and first["normalised"]
+    check = ok(run_module(args(grafana, dashboard=wanted), check_mode=True))
+    again = ok(run_module(args(grafana, dashboard=wanted)))
+    assert check["changed"] is False and again["changed"] is False and len(grafana.writes()) == 1
+
+
+def test_refresh_below_min_refresh_interval_is_raised_as_grafana_does(grafana):
+    grafana.min_refresh_interval = "30s"
+    wanted = dict(good_dashboard(), refresh="10s")
+    first = ok(run_module(args(grafana, dashboard=wanted, min_refresh_interval="30s")))
+    assert first["changed"] is True and grafana.dashboards[UID]["dashboard"]["refresh"] == "30s"
+    assert any("min_refresh_interval" in w for w in first["warnings"])
+    again = ok(run_module(args(grafana, dashboard=wanted, min_refresh_interval="30s")))
+    assert again["changed"] is False and len(grafana.writes()) == 1
+    # The module left at Grafana's default while Grafana has 30s: Grafana's raise is a change each run.
+    drift = ok(run_module(args(grafana, dashboard=wanted), check_mode=True))
+    assert drift["changed"] is True and drift["differences"] == ["refresh"]
+
+
+def test_a_provisioned_dashboard_is_not_overwritten_while_the_search_index_lags(grafana):
+    """meta.provisioned reads false right after provisioning from 12.x: the refusal must not rely on it."""
+    grafana.restart()
+    grafana.provision(good_dashboard())
+    time.sleep(GRAFANA_LINES[grafana.line]["dashboard_delay"] + 0.05)
+    meta = grafana._served(grafana.dashboards[UID])["meta"]
+    assert meta["provisioned"] is (GRAFANA_LINES[grafana.line]["search_lag"] == 0)
+    result = failed(run_module(args(grafana, dashboard=dict(good_dashboard(), title="Changed"))), "provisioned")
+    assert "provisioned from a file" in result["msg"] and grafana.writes() == []
+    gone = failed(run_module(args(grafana, state="absent")), "provisioned")
+    assert "refuses to delete" in gone["msg"] and grafana.writes() == []
+
+
+def test_a_file_provider_with_allow_ui_updates_may_be_saved(grafana):
+    grafana.put_dashboard(good_dashboard(), provisioned=True, allow_ui_updates=True)
+    result = ok(run_module(args(grafana, dashboard=dict(good_dashboard(), title="Changed"))))
+    assert result["changed"] is True and result["provisioned"] is False
 
 
 def test_provisioned_dashboard_is_not_overwritten(grafana):
@@ -215,6 +298,48 @@ def test_confirm_only_finds_an_outdated_copy(grafana):
     result = failed(run_module(args(grafana, confirm_only=True)), "confirm-failed")
     problem = [p for p in result["problems"] if p["kind"] == "readback-mismatch"][0]
     assert "differs from the file at title" in problem["message"]
+
+
+def test_confirm_only_waits_for_background_provisioning(grafana, fast_wait):
+    """After a (re)start the API answers before the provisioner has run (from 12.x for datasources too)."""
+    grafana.restart()
+    grafana.provision(good_dashboard())
+    behaviour = GRAFANA_LINES[grafana.line]
+    started = time.monotonic()
+    result = ok(run_module(args(grafana, confirm_only=True, wait_timeout=30, expect_panels=4, expect_rows=2)))
+    assert result["provisioned"] is True and errors(result) == [] and grafana.writes() == []
+    assert time.monotonic() - started >= behaviour["dashboard_delay"] - 0.05
+
+
+def test_confirm_only_waits_for_a_dashboard_on_a_provisioned_datasource(grafana, fast_wait):
+    """From 12.x datasources are provisioned in the background too, then the dashboards that use them."""
+    dashboard = good_dashboard()
+    dashboard["panels"][1]["datasource"] = {"type": "prometheus", "uid": "prom-late"}
+    grafana.restart()
+    grafana.provision_datasource({"id": 9, "uid": "prom-late", "orgId": 1, "name": "Prometheus late",
+                                  "type": "prometheus", "access": "proxy", "url": "http://127.0.0.1:9091",
+                                  "isDefault": False})
+    grafana.provision(dashboard)
+    once = failed(run_module(args(grafana, dashboard=dashboard, confirm_only=True,
+                                  known_datasource_uids=["prom-late"])), "provisioned-missing")
+    assert "set wait_timeout" in once["msg"]
+    waited = ok(run_module(args(grafana, dashboard=dashboard, confirm_only=True, wait_timeout=30,
+                                known_datasource_uids=["prom-late"])))
+    assert errors(waited) == []
+
+
+def test_confirm_only_deadline_says_how_long_it_waited(grafana, fast_wait):
+    result = failed(run_module(args(grafana, confirm_only=True, wait_timeout=1)), "provisioned-missing")
+    assert "still failing after waiting 1 s (wait_timeout)" in result["msg"]
+    tries = [r for r in grafana.requests if r["path"] == "/api/dashboards/uid/%s" % UID]
+    assert len(tries) >= 2
+
+
+def test_confirm_only_does_not_wait_for_what_provisioning_cannot_fix(grafana, fast_wait):
+    grafana.put_dashboard(good_dashboard(), provisioned=True)
+    started = time.monotonic()
+    result = failed(run_module(args(grafana, confirm_only=True, wait_timeout=30, expect_panels=9)), "confirm-failed")
+    assert time.monotonic() - started < 10 and "still failing" not in result["msg"]
 
 
 def test_confirm_only_checks_the_folder(grafana):
