@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import copy
+import re
 
 TOKEN_METRIC = "claude_code_token_usage_tokens_total"
 # the `type` label of the token metric -> the price key in model_prices.yml
@@ -37,16 +38,58 @@ def _num(value):
     return "{0:.6g}".format(float(value)).replace("e-0", "e-")
 
 
+# The longest gap between two samples of one counter series: the collector's
+# delta_to_cumulative forgets a stream idle for otel_collector_delta_max_stale (at most 1h)
+# and then starts a new series, and Claude Code exports every stream it has at each export
+# interval (60 s by default) when it sends cumulative sums.
+LOOKBACK = "1h"
+
+_UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def _seconds(duration):
+    """'1h30m' -> 5400; None when it is not a plain Prometheus duration (a Grafana variable)."""
+    if not re.match(r"^([0-9]+[wdhms])+$", duration or ""):
+        return None
+    units = dict(_UNITS)
+    return sum(int(n) * units[u] for n, u in re.findall(r"([0-9]+)([wdhms])", duration))
+
+
+def _duration(seconds):
+    """5400 -> '1h30m'."""
+    out = ""
+    for unit, size in _UNITS:
+        if seconds >= size:
+            out += "{0}{1}".format(seconds // size, unit)
+            seconds %= size
+    return out or "0s"
+
+
+def window_start(window, offset=""):
+    """The modifier that evaluates a selector at the start of the window (shifted by offset)."""
+    if not offset:
+        return " offset {0}".format(window)
+    window_s, offset_s = _seconds(window), _seconds(offset)
+    if window_s is not None and offset_s is not None:
+        return " offset {0}".format(_duration(window_s + offset_s))
+    # A window that is a Grafana variable ($__range): the start of the dashboard's time range.
+    return " @ ${{__from:date:seconds}} offset {0}".format(offset)
+
+
 def accrued(selector, window, offset=""):
     """PromQL for what each counter series accrued inside the window.
 
-    Every Claude Code session makes new series, and Prometheus (created-timestamp zero
-    ingestion) starts each with a real 0, so max - min over the window is exact for series
-    born inside it; increase() extrapolates and over-counts short-lived series
-    (docs/telemetry.md has the measurements).
+    Per series: its highest value in the window (counters only grow: every restart of a stream
+    is a new series, label stream_start) minus its last value before the window, or minus 0 for
+    a series that started inside it. Exact for a series born in the window, for one that ran
+    across the window's start, and for the first sample of each (the collector pushes samples,
+    so no zero sample marks a series' start); increase() extrapolates and over-counts
+    short-lived series (docs/telemetry.md has the measurements).
     """
     shift = " offset {0}".format(offset) if offset else ""
-    return "(max_over_time({0}[{1}]{2}) - min_over_time({0}[{1}]{2}))".format(selector, window, shift)
+    top = "max_over_time({0}[{1}]{2})".format(selector, window, shift)
+    before = "last_over_time({0}[{1}]{2})".format(selector, LOOKBACK, window_start(window, offset))
+    return "({0} - ({1} or {0} * 0))".format(top, before)
 
 
 def price_expr(prices, token_type, window, record=None):

@@ -38,10 +38,14 @@ COLLECTOR_SERIES = {
     "otelcol_exporter_send_failed_metric_points", "otelcol_exporter_send_failed_log_records",
     "otelcol_exporter_enqueue_failed_metric_points", "otelcol_exporter_enqueue_failed_log_records",
     "otelcol_exporter_queue_size", "otelcol_exporter_queue_capacity",
+    # the remote-write exporter's write-ahead log (prometheus_remote_write with `wal`)
+    "otelcol_exporter_prometheusremotewrite_wal_lag",
 }
 # Prometheus' own series (2.42 and 2.53).
 PROMETHEUS_SERIES = {"up", "prometheus_tsdb_storage_blocks_bytes", "prometheus_tsdb_retention_limit_bytes"}
-STACK_JOBS = {"prometheus", "claude_code", "otel-collector", "alertmanager", "loki", "grafana"}
+STACK_JOBS = {"prometheus", "otel-collector", "alertmanager", "loki", "grafana"}
+# Claude Code's own series: job is its service.name, claude-code (CLI) or claude-code-desktop.
+CLAUDE_CODE_JOBS = {"claude-code", "claude-code.*"}
 DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 ALERT_NAME = re.compile(r"^ClaudeCode[A-Z][A-Za-z0-9]+$")
 RECORD_NAME = re.compile(r"^claude_code:[a-zA-Z0-9_]+:[a-zA-Z0-9_]+$")
@@ -145,7 +149,7 @@ def prometheus_rules() -> dict[str, dict]:
                 if name not in recorded:
                     problems.append(f"{label}: {name} is recorded by no rule")
             for job in re.findall(r'job=~?"([^"]+)"', rule["expr"]):
-                wanted = {"claude-code"} | STACK_JOBS
+                wanted = CLAUDE_CODE_JOBS | STACK_JOBS
                 if not set(job.split("|")) <= wanted:
                     problems.append(f"{label}: unknown job {job!r}")
         check(f"structure {path.relative_to(ROOT)}", problems)
