@@ -15,7 +15,7 @@ author: telemetry.claude_code developers
 description:
   - Re-renders the PromQL of every target marked C(tccPrice) (cost of one token type over a window, priced per model)
     and the price table in the description of every panel marked C(tccPriced).
-  - A model that matches no price entry is priced with C(unknown_model), never more cheaply.
+  - A model that matches no price entry is not priced; targets marked C(tccUnpriced) show its tokens as unpriced.
 options:
   _input:
     description: The dashboard, as a dictionary.

@@ -7,10 +7,16 @@ Claude Code reports its own cost (``claude_code_cost_usage_USD_total``), and mos
 that. A few panels ask what one kind of token cost (cache writes, plain input); those multiply
 token counts by per-model prices from ``files/model_prices.yml``. This module turns that file
 into PromQL, and re-renders every target of a dashboard that carries a ``tccPrice`` marker
-(``{"tokenType": "cacheCreation", "window": "24h"}``), and the description of every panel
-marked ``tccPriced`` (``{"lead": "..."}``) with the price table and its date, so that
-changing the prices file changes the dashboards. A model that matches no entry is priced with ``unknown_model``,
-which the file sets to the most expensive prices: never silently cheaper.
+(``{"tokenType": "cacheCreation", "window": "24h"}``), every target that carries a
+``tccUnpriced`` marker (the tokens of models with no price, shown as such rather than priced
+at a guess), and the description of every panel marked ``tccPriced`` (``{"lead": "..."}``)
+with the price table and its date, so that changing the prices file changes the dashboards.
+
+The prices are Claude Code's own (its built-in model catalog, tests/catalog/model_prices.py).
+Token counts by type cannot tell which requests were above a model's long-prompt tier, which
+cache writes were kept for 1 hour, or which requests ran in fast mode or in the US-only region;
+these are priced at the base tier, 5-minute writes and standard speed. Claude Code's own cost
+metric (``claude_code_cost_usage_USD_total``), which most panels use, has them all.
 
 Plain Python with no Ansible imports, so the dashboard generator and tests can use it too.
 """
@@ -92,6 +98,15 @@ def accrued(selector, window, offset=""):
     return "({0} - ({1} or {0} * 0))".format(top, before)
 
 
+def _quoted(regex):
+    """A regex as the contents of a PromQL double-quoted string."""
+    return regex.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _all_matches(prices):
+    return "|".join("(?:{0})".format(model["match"]) for model in prices["models"])
+
+
 def price_expr(prices, token_type, window, record=None):
     """PromQL for the cost of one token type over a window, priced per model.
 
@@ -109,16 +124,29 @@ def price_expr(prices, token_type, window, record=None):
             return "{0}{{{1}}}".format(record, selector_labels)
         return accrued("{0}{{{1}}}".format(TOKEN_METRIC, selector_labels), window)
 
-    parts = []
-    matches = []
+    # Models with the same price for this token type share one selector.
+    by_price = {}
     for model in prices["models"]:
-        labels = 'type="{0}",model=~"{1}"'.format(token_type, model["match"])
-        parts.append("{0} * {1}".format(amount(labels), _num(float(model[key]) / per)))
-        matches.append(model["match"])
-    unknown = prices["unknown_model"]
-    labels = 'type="{0}",model!~"{1}"'.format(token_type, "|".join(matches))
-    parts.append("{0} * {1}".format(amount(labels), _num(float(unknown[key]) / per)))
+        by_price.setdefault(float(model[key]), []).append(model["match"])
+    parts = []
+    for price in sorted(by_price):
+        labels = 'type="{0}",model=~"{1}"'.format(token_type, _quoted("|".join(by_price[price])))
+        parts.append("{0} * {1}".format(amount(labels), _num(price / per)))
     return "sum(\n  " + "\n  or ".join(parts) + "\n) or vector(0)"
+
+
+def unpriced_expr(prices, window, record=None):
+    """PromQL for the tokens (all types) of models that match no price entry in the window.
+
+    Shown beside the priced panels, so that a model Claude Code starts to use before the price
+    list knows it is visible as unpriced, never given a guessed price. 0 when every model is priced.
+    """
+    labels = 'model!~"{0}"'.format(_quoted(_all_matches(prices)))
+    if record:
+        amount = "{0}{{{1}}}".format(record, labels)
+    else:
+        amount = accrued("{0}{{{1}}}".format(TOKEN_METRIC, labels), window)
+    return "sum({0}) or vector(0)".format(amount)
 
 
 def price_table_markdown(prices):
@@ -126,15 +154,22 @@ def price_table_markdown(prices):
     per = int(prices.get("per", 1000000))
     lines = [
         "Token-derived costs use these prices ({0} per {1:,} tokens), dated **{2}**, from "
-        "`files/model_prices.yml` (override with `grafana_model_prices`). A model that matches "
-        "no row is priced as the last row, so it is never made cheaper.".format(prices.get("currency", "USD"), per, prices["date"]),
+        "`files/model_prices.yml` ({3}'s own; override with `grafana_model_prices`). A model that "
+        "matches no row is not priced: its tokens are shown as unpriced. Cache writes are priced "
+        "as 5-minute writes and every request at the base tier (the token counts cannot tell "
+        "1-hour writes or long prompts apart); Claude Code's own cost, in the other panels, has "
+        "them.".format(prices.get("currency", "USD"), per, prices["date"], prices.get("source", "Claude Code")),
         "",
-        "| Model | `model` label (regex) | Input | Output | Cache read | Cache write |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| Model | Input | Output | Cache read | Cache write 5m | Cache write 1h | Long prompt (above, input / output) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for model in prices["models"] + [dict(prices["unknown_model"], match="(anything else)")]:
-        lines.append("| {0} | `{1}` | {2} | {3} | {4} | {5} |".format(
-            model["name"], model["match"], model["input"], model["output"], model["cache_read"], model["cache_write"]))
+    for model in prices["models"]:
+        long_prompt = model.get("long_prompt")
+        lines.append("| {0} | {1} | {2} | {3} | {4} | {5} | {6} |".format(
+            model["name"], model["input"], model["output"], model["cache_read"], model["cache_write"],
+            model.get("cache_write_1h", ""),
+            "{0:,} tokens: {1} / {2}".format(long_prompt["above_prompt_tokens"], long_prompt["input"], long_prompt["output"])
+            if long_prompt else ""))
     return "\n".join(lines)
 
 
@@ -148,6 +183,9 @@ def apply_prices(dashboard, prices):
                 marker = target.get("tccPrice")
                 if marker:
                     target["expr"] = price_expr(prices, marker["tokenType"], marker["window"], marker.get("record"))
+                marker = target.get("tccUnpriced")
+                if marker:
+                    target["expr"] = unpriced_expr(prices, marker["window"], marker.get("record"))
             marker = panel.get(PRICE_PANEL_MARKER)
             if marker:
                 panel["description"] = marker["lead"] + "\n\n" + price_table_markdown(prices)

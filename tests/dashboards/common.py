@@ -122,6 +122,22 @@ def price_marker(token_type: str, window: str) -> dict:
     return marker
 
 
+def unpriced_target(window: str, ref: str = "B") -> dict:
+    """A target with the tokens of models the price list does not know (pricing.unpriced_expr renders it)."""
+    marker = {"window": window}
+    recorded = record_for(TOKENS, window, "model")
+    if recorded:
+        marker["record"] = recorded
+    return target("", ref, "Unpriced model tokens", instant=True, tccUnpriced=marker)
+
+
+def unpriced_override(ref: str = "B") -> dict:
+    """Field override of an unpriced-tokens target: a token count, 'all models priced' when 0."""
+    return by_ref(ref, unit="short", decimals=0,
+                  mappings=[{"type": "value", "options": {"0": {"text": "all models priced", "color": "green"}}}],
+                  color={"mode": "fixed", "fixedColor": "orange"})
+
+
 def loki_count(event: str, window: str, by: str = "", extra: str = "") -> str:
     grouping = f" by ({by})" if by else ""
     return f'sum{grouping}(count_over_time({EVENTS} | event_name="{event}"{extra} [{window}]))'
@@ -149,6 +165,12 @@ def ts_field(unit, decimals=2, draw="line", stack=False, **extra):
               "spanNulls": False, "stacking": {"mode": "normal" if stack else "none", "group": "A"}}
     return {"defaults": {"unit": unit, "decimals": decimals, "custom": custom, "color": {"mode": "palette-classic"},
                          "thresholds": thresholds(), **extra}, "overrides": []}
+
+
+def with_overrides(config: dict, *overrides) -> dict:
+    """A field config with these overrides added."""
+    config["overrides"] = list(config.get("overrides", [])) + list(overrides)
+    return config
 
 
 def by_ref(ref, **properties):

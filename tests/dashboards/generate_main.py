@@ -18,7 +18,7 @@ from common import (  # pylint: disable=import-error
     ACCEPTED, ACTIVE, ADDED, CACHE_READ, COST, DECISIONS, FIXED_24H, LINES, LOKI, PROMPT_TOKENS, REMOVED,
     SERIES_TO_ROWS, TOKENS, Layout, acc, bargauge_options, barchart_options, dashboard as make_dashboard, dashboard_links, field,
     loki_count, pie_options, price_marker, sessions, stat_options, target, thresholds, timeseries_options, total,
-    ts_field, write,
+    ts_field, unpriced_override, unpriced_target, with_overrides, write,
 )
 
 layout = Layout()
@@ -47,14 +47,18 @@ add_row_panels(7, [
          "tccPriced": priced("Cache-write (cacheCreation) tokens of the last 24 hours times each model's cache-write price."
                              + FIXED_24H),
          "timeFrom": "24h",
-         "targets": [target("", instant=True, legend="Cache writes", tccPrice=price_marker("cacheCreation", "24h"))],
-         "fieldConfig": field("currencyUSD", 2, [("yellow", 25), ("red", 100)]), "options": stat_options("value")}),
+         "targets": [target("", instant=True, legend="Cache writes", tccPrice=price_marker("cacheCreation", "24h")),
+                     unpriced_target("24h")],
+         "fieldConfig": with_overrides(field("currencyUSD", 2, [("yellow", 25), ("red", 100)]), unpriced_override()),
+         "options": stat_options()}),
     (4, {"type": "stat", "title": "Regular Input Cost 24h",
          "tccPriced": priced("Plain input tokens (not cache reads or writes) of the last 24 hours times each model's input "
                              "price." + FIXED_24H),
          "timeFrom": "24h",
-         "targets": [target("", instant=True, legend="Input", tccPrice=price_marker("input", "24h"))],
-         "fieldConfig": field("currencyUSD", 2, [("yellow", 25), ("red", 100)]), "options": stat_options("value")}),
+         "targets": [target("", instant=True, legend="Input", tccPrice=price_marker("input", "24h")),
+                     unpriced_target("24h")],
+         "fieldConfig": with_overrides(field("currencyUSD", 2, [("yellow", 25), ("red", 100)]), unpriced_override()),
+         "options": stat_options()}),
     (4, {"type": "stat", "title": "Code Edit Acceptance Rate %",
          "description": "Accepted Write/Edit tool uses as a share of all edit decisions in the time range. "
                         "Shows 'no edits' when there was no decision to rate.",

@@ -146,15 +146,20 @@ def test_prices_in_the_file_are_the_prices_file():
     assert {p["title"] for p in priced} == {"Cached Write Cost 24h", "Regular Input Cost 24h"}
     for panel in priced:
         assert PRICES["date"] in panel["description"]
-        assert "never made cheaper" in panel["description"]
+        assert "shown as unpriced" in panel["description"]
 
 
-def test_unknown_models_are_never_cheaper():
-    most = {k: max(m[k] for m in PRICES["models"]) for k in ("input", "output", "cache_read", "cache_write")}
-    for key, value in most.items():
-        assert PRICES["unknown_model"][key] >= value, key
+def test_unknown_models_are_shown_as_unpriced_not_priced():
+    """No guessed price: the priced panels show the tokens of models the price list does not know."""
+    assert "unknown_model" not in PRICES
     expr = pricing.price_expr(PRICES, "input", "24h")
-    assert 'model!~"' in expr and "or vector(0)" in expr
+    assert 'model!~"' not in expr and "or vector(0)" in expr
+    unpriced = pricing.unpriced_expr(PRICES, "24h")
+    assert 'model!~"' in unpriced and "or vector(0)" in unpriced
+    dashboard = _load(MAIN)
+    for panel in (p for p in _panels(dashboard) if "tccPriced" in p):
+        markers = [t for t in panel["targets"] if "tccUnpriced" in t]
+        assert markers, f"{panel['title']}: no unpriced-tokens target"
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=[p.name for p in DASHBOARDS])

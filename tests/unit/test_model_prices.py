@@ -1,0 +1,86 @@
+"""The price list is Claude Code's own, and every model Claude Code uses has a price.
+
+files/model_prices.yml is generated (tests/catalog/model_prices.py) from the model catalog built
+into the newest supported Claude Code, kept in docs/catalog/claude-code-<version>.models.json.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import sys
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "catalog"))
+sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
+import model_prices  # noqa: E402  pylint: disable=wrong-import-position,import-error
+import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+PRICES_TEXT = (ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8")
+PRICES = yaml.safe_load(PRICES_TEXT)["claude_code_model_prices"]
+MODEL_CATALOGS = sorted((ROOT / "docs" / "catalog").glob("claude-code-*.models.json"))
+SESSION_CATALOGS = sorted(p for p in (ROOT / "docs" / "catalog").glob("claude-code-*.json")
+                          if not p.name.endswith(".models.json"))
+
+
+def _version(path: pathlib.Path):
+    return tuple(int(x) for x in re.search(r"claude-code-([0-9.]+?)(\.models)?\.json$", path.name).group(1).split("."))
+
+
+def test_the_price_list_is_rendered_from_the_newest_model_catalog():
+    assert MODEL_CATALOGS, "docs/catalog/claude-code-<version>.models.json is missing (tests/harness.sh prices)"
+    newest = max(MODEL_CATALOGS, key=_version)
+    models = json.loads(newest.read_text(encoding="utf-8"))
+    assert PRICES["source"] == f"Claude Code {models['claude_code_version']}"
+    assert model_prices.render_prices(models, PRICES["date"]) == PRICES_TEXT
+
+
+def _priced(model: str):
+    return [m for m in PRICES["models"] if re.fullmatch(m["match"], model)]
+
+
+def test_every_model_of_the_catalog_has_exactly_one_price_row():
+    for path in MODEL_CATALOGS:
+        for model in json.loads(path.read_text(encoding="utf-8"))["models"]:
+            for model_id in {model["id"], *model["provider_ids"].values()}:
+                rows = _priced(model_id)
+                assert len(rows) == 1, f"{model_id}: {len(rows)} price rows"
+                assert rows[0]["input"] == model["prices"]["input"]
+
+
+def _models_seen(catalog: dict):
+    """`model` values a real session emitted, on metrics and events, in a session catalog."""
+    seen = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "model" and isinstance(value, dict):
+                    values = value.get("values")
+                    if isinstance(values, list):
+                        seen.update(v for v in values if isinstance(v, str))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(catalog)
+    return seen
+
+
+@pytest.mark.parametrize("path", SESSION_CATALOGS, ids=[p.name for p in SESSION_CATALOGS])
+def test_every_model_a_supported_claude_code_used_has_a_price(path):
+    seen = _models_seen(json.loads(path.read_text(encoding="utf-8")))
+    assert seen, f"{path.name}: no model value found"
+    unpriced = sorted(m for m in seen if not _priced(m))
+    assert not unpriced, f"{path.name}: models without a price: {unpriced}"
+
+
+def test_price_expressions_are_valid_promql_strings():
+    expr = pricing.price_expr(PRICES, "cacheCreation", "$__range")
+    # Every regex reaches PromQL with its backslashes escaped once more.
+    assert "\\\\." in expr and '\\.' not in expr.replace("\\\\.", "")
