@@ -4,13 +4,15 @@ The dashboards in files/dashboards/ are data; the generators are only how that J
 and tests/unit/test_dashboards.py keeps every file equal to what its generator writes.
 
 Query rules, for every dashboard:
-- Money and token totals are what each series accrued in the window, max - min over it
-  (pricing.accrued): every session makes new series that start at a real 0 in Prometheus,
-  and increase() over-counts such short-lived series (docs/telemetry.md).
+- Money and token totals are what each series accrued in the window (pricing.accrued: its
+  highest value in the window minus its last value before it): every session, and every
+  stream the collector starts again, makes new series, and increase() over-counts such
+  short-lived series (docs/telemetry.md).
 - A fixed 1h or 24h window reads the recording rules of files/rules/claude_code_recording.yml
   (records_for), which the prometheus role deploys; windows that follow the dashboard's time
   range ($__range) cannot, and read the raw series. Set TCC_DASHBOARD_RAW=1 to build every
   query raw (tests/bench/rules-benchmark.sh compares the two).
+- Time series of rates add up what accrued in each step (per_interval), never rate().
 - Stats end in `or vector(0)` where 0 is a true zero, so it shows 0, not "No data".
 - Every panel and target uses the datasource variables ds_prometheus / ds_loki.
 """
@@ -103,6 +105,17 @@ def total(selector: str, window: str = "$__range", by: str = "") -> str:
     if recorded:
         return f"sum{grouping}({recorded})"
     return f"sum{grouping}({acc(selector, window)})"
+
+
+def per_interval(selector: str, by: str, per_seconds: int) -> str:
+    """A rate for a time series panel: what the counters accrued in each step, per `per_seconds`.
+
+    Not rate(): a pushed series has a sample only when Claude Code exported something, often
+    one or two per short session, and rate() needs two samples in its window and extrapolates.
+    What accrued in each step ($__interval) divided by the step is exact. Panels using it set a
+    minimum interval of 1m.
+    """
+    return f"sum by ({by}) ({acc(selector, '$__interval')}) * {per_seconds * 1000} / $__interval_ms"
 
 
 def sessions(window: str = "$__range") -> str:

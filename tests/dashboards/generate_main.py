@@ -15,6 +15,7 @@ follows the dashboard's time range.
 from __future__ import annotations
 
 from common import (  # pylint: disable=import-error
+    per_interval,
     ACCEPTED, ACTIVE, ADDED, CACHE_READ, COST, DECISIONS, FIXED_24H, LINES, LOKI, PROMPT_TOKENS, REMOVED,
     SERIES_TO_ROWS, TOKENS, Layout, acc, bargauge_options, barchart_options, dashboard as make_dashboard, dashboard_links, field,
     loki_count, pie_options, price_marker, sessions, stat_options, target, thresholds, timeseries_options, total,
@@ -35,7 +36,7 @@ row("Cost Overview")
 add_row_panels(7, [
     (8, {"type": "timeseries", "title": "Real-Time Cost Burn Rate",
          "description": "What Claude Code is spending per hour, by model, from its own cost metric.",
-         "targets": [target(f"sum by (model) (rate({COST}[$__rate_interval])) * 3600", legend="{{model}}")],
+         "targets": [target(per_interval(COST, "model", 3600), legend="{{model}}", interval="1m")],
          "fieldConfig": ts_field("currencyUSD", 2, displayName="${__field.labels.model} $/h"),
          "options": timeseries_options(["mean", "max"])}),
     (4, {"type": "stat", "title": "Total Cost Today",
@@ -222,12 +223,12 @@ buckets = [("1-50", " | prompt_length <= 50"), ("51-200", " | prompt_length > 50
 add_row_panels(8, [
     (6, {"type": "timeseries", "title": "Code Modification Velocity",
          "description": "Lines added and removed per minute.",
-         "targets": [target(f"sum by (type) (rate({LINES}[$__rate_interval])) * 60", legend="{{type}}")],
+         "targets": [target(per_interval(LINES, "type", 60), legend="{{type}}", interval="1m")],
          "fieldConfig": ts_field("short", 1, displayName="${__field.labels.type} lines/min"),
          "options": timeseries_options(["mean", "max"])}),
     (6, {"type": "timeseries", "title": "Token Usage Rate",
          "description": "Tokens per minute by type.",
-         "targets": [target(f"sum by (type) (rate({TOKENS}[$__rate_interval])) * 60", legend="{{type}}")],
+         "targets": [target(per_interval(TOKENS, "type", 60), legend="{{type}}", interval="1m")],
          "fieldConfig": ts_field("short", 0, displayName="${__field.labels.type} tokens/min"),
          "options": timeseries_options(["mean", "max", "last"], display="table")}),
     (6, {"type": "barchart", "title": "Prompt Length Distribution", "datasource": LOKI,

@@ -13,6 +13,7 @@ panel follows the dashboard's time range.
 from __future__ import annotations
 
 from common import (  # pylint: disable=import-error
+    per_interval,
     ACCEPTED, ACTIVE, ADDED, COMMITS, COST, DECISIONS, LINES, PULL_REQUESTS, REMOVED, TOKENS, Layout, acc,
     bargauge_options, barchart_options, by_name, dashboard, dashboard_links, field, merge_table, pie_options,
     sessions, stat_options, table_options, table_target, target, thresholds, timeseries_options, total, ts_field,
@@ -66,16 +67,16 @@ layout.row("Cost and Tokens over Time")
 layout.add(8, [
     (8, {"type": "timeseries", "title": "Cost by Model",
          "description": "What Claude Code spends per hour, by model.",
-         "targets": [target(f"sum by (model) (rate({COST}[$__rate_interval])) * 3600", legend="{{model}}")],
+         "targets": [target(per_interval(COST, "model", 3600), legend="{{model}}", interval="1m")],
          "fieldConfig": ts_field("currencyUSD", 2, stack=True), "options": timeseries_options(["mean", "max"])}),
     (8, {"type": "timeseries", "title": "Tokens by Type",
          "description": "Tokens per minute by type: input, output, cacheRead (prompt cache hits) and cacheCreation "
                         "(prompt cache writes).",
-         "targets": [target(f"sum by (type) (rate({TOKENS}[$__rate_interval])) * 60", legend="{{type}}")],
+         "targets": [target(per_interval(TOKENS, "type", 60), legend="{{type}}", interval="1m")],
          "fieldConfig": ts_field("short", 0, stack=True), "options": timeseries_options(["mean", "max"])}),
     (8, {"type": "timeseries", "title": "Tokens by Model",
          "description": "Tokens per minute (all types) by model.",
-         "targets": [target(f"sum by (model) (rate({TOKENS}[$__rate_interval])) * 60", legend="{{model}}")],
+         "targets": [target(per_interval(TOKENS, "model", 60), legend="{{model}}", interval="1m")],
          "fieldConfig": ts_field("short", 0, stack=True), "options": timeseries_options(["mean", "max"])}),
 ])
 
@@ -90,7 +91,7 @@ layout.add(8, [
          "fieldConfig": field("m", 1, no_value="no active time"), "options": bargauge_options()}),
     (6, {"type": "timeseries", "title": "Active Minutes per Hour",
          "description": "Active minutes per hour, user vs CLI.",
-         "targets": [target(f"sum by (type) (rate({ACTIVE}[$__rate_interval])) * 60", legend="{{type}}")],
+         "targets": [target(per_interval(ACTIVE, "type", 60), legend="{{type}}", interval="1m")],
          "fieldConfig": ts_field("m", 1), "options": timeseries_options(["mean", "max"])}),
     (6, {"type": "barchart", "title": "Edit Decisions",
          "description": "Write/Edit tool decisions in the time range by decision (accept, reject) and tool.",

@@ -1,13 +1,15 @@
-"""Privacy, proved on a real session's export: with the collector's defaults, no prompt text,
-response text, tool input or e-mail address reaches Prometheus or the Loki export path, even
-when the developer has opted in (OTEL_LOG_USER_PROMPTS=1, OTEL_LOG_TOOL_DETAILS=1).
+"""Privacy, proved on real sessions of every supported Claude Code with EVERY content opt-in on.
+
+The developer's environment turns on everything Claude Code can send (conftest.CONTENT_OPT_INS:
+prompts, tool details and content, assistant responses, raw API bodies, the repository on
+metrics, the host on the resource, traces), and a unique marker is in the prompt and in the
+repository's remote URL.
 
 1. Control: the same scripted session, with the same opt-ins, exports to a local OTLP recorder
-   (tests/claude/otlp_capture.py) instead of the collector. Its events DO carry the prompt text
-   and the tool input, so the client really sends them.
-2. The stack's session (conftest.py, same opt-ins) went through the collector: the Loki export
-   (recorded by the stand-in for Loki, not Loki) holds none of it, and no Prometheus series
-   has such a label or a label value with the prompt's text.
+   (tests/claude/otlp_capture.py) instead of the stack. The marker IS in what the client sends.
+2. The stack's sessions (conftest.py) went through the collector with its defaults: the marker
+   is nowhere in the Loki export (recorded by the stand-in for Loki, not Loki), in no Prometheus
+   series (name, label or value), and no span left the collector (it has no traces pipeline).
 """
 
 from __future__ import annotations
@@ -22,86 +24,87 @@ import urllib.parse
 
 import pytest
 
-from conftest import ROOT, _free_port, run_session, session_env, start_messages_api  # pylint: disable=import-error
+from conftest import MARKER, ROOT, VERSIONS, _free_port, run_session, session_env, start_messages_api  # pylint: disable=import-error
 
 PROM = "http://127.0.0.1:9090"
-PROMPT = "Create hello.py that prints a greeting"  # run_session.sh's default prompt starts so
-SENSITIVE = ("prompt", "response", "tool_input", "tool_parameters")
-# A Bash command of the scripted session: tool input, only in events when tool details are on.
-TOOL_INPUT = "python3 hello.py"
-
-
-def _attributes(path: pathlib.Path):
-    for line in path.read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
-        if not entry["path"].endswith("/v1/logs"):
-            continue
-        for resource_logs in json.loads(entry["body"]).get("resourceLogs", []):
-            for scope in resource_logs.get("scopeLogs", []):
-                for record in scope.get("logRecords", []):
-                    yield {a["key"]: next(iter(a["value"].values()), None) for a in record.get("attributes", [])}
 
 
 @pytest.fixture(scope="module")
-def control_capture():
-    """What the client sends with the opt-ins on, recorded before any collector."""
-    out = pathlib.Path(tempfile.mkdtemp(prefix="tcc-privacy-")) / "client.jsonl"
-    port = _free_port()
-    recorder = subprocess.Popen(  # pylint: disable=consider-using-with
-        [sys.executable, str(ROOT / "tests/claude/otlp_capture.py"), "--port", str(port), "--out", str(out)],
-        stderr=subprocess.DEVNULL,
-    )
-    api, api_port = start_messages_api()
-    try:
-        time.sleep(0.5)
-        run_session(session_env(f"http://127.0.0.1:{port}", api_port, protocol="http/json"))
-        time.sleep(3)  # the last log export
-    finally:
-        api.terminate()
-        recorder.terminate()
-        api.wait(timeout=10)
-        recorder.wait(timeout=10)
-    return list(_attributes(out))
+def control_captures():
+    """{version: what the client sends with every opt-in on, recorded before any collector (raw lines)}."""
+    captures = {}
+    for version in VERSIONS:
+        out = pathlib.Path(tempfile.mkdtemp(prefix="tcc-privacy-")) / "client.jsonl"
+        port = _free_port()
+        recorder = subprocess.Popen(  # pylint: disable=consider-using-with
+            [sys.executable, str(ROOT / "tests/claude/otlp_capture.py"), "--port", str(port), "--out", str(out)],
+            stderr=subprocess.DEVNULL,
+        )
+        api, api_port = start_messages_api()
+        try:
+            time.sleep(0.5)
+            run_session(session_env(f"http://127.0.0.1:{port}", api_port, protocol="http/json", version=version))
+            time.sleep(3)  # the last log export
+        finally:
+            api.terminate()
+            recorder.terminate()
+            api.wait(timeout=10)
+            recorder.wait(timeout=10)
+        captures[version] = out.read_text(encoding="utf-8").splitlines()
+    return captures
 
 
-def test_the_client_sends_prompts_and_tool_input_when_opted_in(control_capture):  # pylint: disable=redefined-outer-name
-    prompts = [a.get("prompt", "") for a in control_capture if a.get("event.name") == "user_prompt"]
-    assert any(PROMPT in p for p in prompts), f"control: no prompt text in user_prompt events: {prompts}"
-    inputs = [json.dumps(a.get("tool_input") or a.get("tool_parameters")) for a in control_capture
-              if a.get("event.name") == "tool_result"]
-    assert any(TOOL_INPUT in i for i in inputs), "control: no tool input in tool_result events"
-    print(f"control capture (no collector): {len(control_capture)} events, prompt text and tool input present")
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_client_sends_the_marker_when_opted_in(control_captures, version):  # pylint: disable=redefined-outer-name
+    lines = control_captures[version]
+    by_path = {}
+    for line in lines:
+        entry = json.loads(line)
+        by_path.setdefault(entry["path"], []).append(MARKER in entry["body"])
+    print(f"control, Claude Code {version}: requests with the marker per path: "
+          f"{ {path: f'{sum(found)}/{len(found)}' for path, found in by_path.items()} }")
+    assert any(by_path.get("/v1/logs", [])), f"{version}: the marker is in none of the client's log exports"
 
 
-def test_the_loki_export_has_no_prompt_response_tool_input_or_email(host, session):  # pylint: disable=unused-argument
+def test_the_loki_export_has_no_marker(host, sessions_by_version):
     raw = host.check_output("cat /var/tmp/loki-standin.jsonl 2>/dev/null || true")
-    assert session["session_id"] in raw, "the stand-in for Loki recorded nothing of the session yet"
-    assert PROMPT not in raw, "prompt text reached the Loki export"
-    assert TOOL_INPUT not in raw, "tool input reached the Loki export"
+    for version, session in sessions_by_version.items():
+        assert session["session_id"] in raw, f"the stand-in for Loki recorded nothing of the {version} session yet"
+    assert MARKER not in raw, "content of a session reached the Loki export"
     keys = set()
     for line in raw.splitlines():
         entry = json.loads(line)
         if entry["path"] != "/v1/logs":
             continue
         for resource_logs in json.loads(entry["body"]).get("resourceLogs", []):
+            keys.update(a["key"] for a in resource_logs.get("resource", {}).get("attributes", []))
             for scope in resource_logs.get("scopeLogs", []):
                 for record in scope.get("logRecords", []):
                     for attribute in record.get("attributes", []):
                         keys.add(attribute["key"])
                         if attribute["key"] == "user.email":
                             assert "@" not in json.dumps(attribute["value"]), "user.email left the collector in clear"
-    leaked = sorted(keys & set(SENSITIVE))
-    assert not leaked, f"sensitive attributes exported: {leaked}"
-    print(f"Loki export: {len(raw.splitlines())} requests, attributes {sorted(keys)}; none of {SENSITIVE}")
+    content = {"prompt", "prompt_text", "response", "tool_input", "tool_parameters", "body", "system_prompt", "error",
+               "host.name", "host.id", "vcs.repository.url.full", "vcs.repository.name", "vcs.ref.head.name"}
+    assert not keys & content, f"content attributes exported: {sorted(keys & content)}"
+    print(f"Loki export: {len(raw.splitlines())} requests, attribute keys {sorted(keys)}: no marker, none of {sorted(content)}")
 
 
-def test_prometheus_has_no_prompt_text_or_sensitive_label(host, session):  # pylint: disable=unused-argument
-    query = urllib.parse.urlencode({"match[]": '{job="claude-code"}'})
-    out = json.loads(host.check_output(f"curl -fsS '{PROM}/api/v1/series?{query}'"))
-    series = out["data"]
-    assert series, "no Claude Code series in Prometheus"
-    labels = {k for s in series for k in s}
-    assert not labels & {"prompt", "response", "tool_input", "tool_parameters", "user_email"}, labels
-    values = json.dumps(series)
-    assert PROMPT not in values and TOOL_INPUT not in values
-    print(f"Prometheus: {len(series)} Claude Code series, labels {sorted(labels)}: no prompt text, no tool input")
+def test_prometheus_has_no_marker_anywhere(host, sessions_by_version):
+    query = urllib.parse.urlencode({"match[]": '{__name__=~".+"}', "start": f"{time.time() - 7200:.0f}"})
+    series = json.loads(host.check_output(f"curl -fsS '{PROM}/api/v1/series?{query}'"))["data"]
+    ours = [s for s in series if s.get("session_id") in {x["session_id"] for x in sessions_by_version.values()}]
+    assert ours, "no series of the sessions in Prometheus"
+    assert MARKER not in json.dumps(series), "content of a session reached a Prometheus series"
+    labels = {k for s in ours for k in s}
+    assert not labels & {"prompt", "host_name", "host_id", "vcs_repository_url_full", "vcs_repository_name"}, labels
+    print(f"Prometheus: {len(series)} series ({len(ours)} of the sessions), labels of the sessions' series "
+          f"{sorted(labels)}: no marker")
+
+
+def test_no_span_leaves_the_collector(host, sessions_by_version):  # pylint: disable=unused-argument
+    """Claude Code sent traces (opted in); the collector has no traces pipeline, so it accepts and exports none."""
+    own = host.check_output("curl -fsS http://127.0.0.1:8888/metrics")
+    spans = [line for line in own.splitlines() if "_spans" in line and not line.startswith("#")]
+    print(f"collector's span counters: {spans or 'none'}")
+    assert not [line for line in spans if "sent_spans" in line or "accepted_spans" in line and not line.endswith(" 0")]
