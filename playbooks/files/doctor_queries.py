@@ -84,6 +84,7 @@ def list_queries(dashboards, lint):
             target, panel = item["target"], item["panel"]
             if item["type"] not in ("prometheus", "loki") or not item["expr"] or target.get("hide"):
                 continue
+            expr = lint.substitute_variables(item["expr"], dash, values=values)
             if item["type"] == "prometheus":
                 instant = bool(target.get("instant")) and not target.get("range")
             else:
@@ -96,8 +97,8 @@ def list_queries(dashboards, lint):
                 "instant": instant,
                 "range_s": range_s,
                 "step": step,
-                "expr": lint.substitute_variables(item["expr"], dash, values=values),
-                "metrics": lint.metric_names(item["expr"]) if item["type"] == "prometheus" else [],
+                "expr": expr,
+                "metrics": lint.metric_names(expr) if item["type"] == "prometheus" else [],
             })
     return out
 
@@ -210,7 +211,15 @@ def summarise(results, prometheus, now):
         if panel not in entry["panels"]:
             entry["panels"].append(panel)
 
-    claude_any = any(r["ok"] and any(m.startswith("claude_code") for m in r.get("metrics") or []) for r in results)
+    def is_present(metric, range_s):
+        key = (metric, range_s)
+        if key not in known:
+            known[key] = present(metric, prometheus, range_s, now)
+        return known[key]
+
+    # Claude Code's own series (not the recording rules' sums, which are 0 rather than absent).
+    claude_any = any(is_present(m, r["range_s"]) for r in results for m in r.get("metrics") or []
+                     if m.startswith("claude_code_"))
     loki_any = any(r["ok"] for r in results if r["type"] == "loki")
     for res in results:
         stats = dashboards.setdefault(res["dashboard"], {"total": 0, "ok": 0})
@@ -231,13 +240,7 @@ def summarise(results, prometheus, now):
                 cause("loki-none", "problem", "no Claude Code events in Loki in the dashboard's time range",
                       "See the collector's Loki export above, and Loki's checks.", panel)
             continue
-        absent = []
-        for metric in res.get("metrics") or []:
-            key = (metric, res["range_s"])
-            if key not in known:
-                known[key] = present(metric, prometheus, res["range_s"], now)
-            if known[key] is False:
-                absent.append(metric)
+        absent = [m for m in res.get("metrics") or [] if is_present(m, res["range_s"]) is False]
         hints = [hint_for(m) for m in absent]
         hints = [h for h in hints if h[2]]
         stack = [h for h in hints if h[1] != "claude_code"]
