@@ -326,7 +326,7 @@ def parse_extra_vars(values):
             for pair in shlex.split(value):
                 if "=" not in pair:
                     raise PreflightError("-e %s: expected NAME=VALUE" % pair)
-                name, _, item = pair.partition("=")
+                name, item = pair.split("=", 1)
                 loaded[name] = item
         if not isinstance(loaded, dict):
             raise PreflightError("-e %s: not a mapping of variables" % value)

@@ -56,7 +56,7 @@ def test_reads_the_roles_release_layout():
 
 def test_every_archive_variable_named_exists_in_the_roles_defaults():
     for role, _title, _fallback in preflight.COMPONENTS:
-        defaults, _ = preflight.role_vars(ROOT / "roles" / role)
+        defaults = preflight.role_vars(ROOT / "roles" / role)[0]
         info = preflight.component(ROOT, role, {}, ARCH)
         assert info["local_dir_var"] in defaults
         assert info["install_method_var"] in defaults
