@@ -5,8 +5,10 @@
 #   tests/harness.sh STAGE [ARGS]        one stage: setup | lint | sanity | importer | unit | rules |
 #                                        molecule
 #   tests/harness.sh molecule NAME...    only the named molecule scenarios
-#   tests/harness.sh deploy [INVENTORY]  deploy the stack (playbooks/site.yml) to a local test
-#                                        container, or to the hosts of INVENTORY
+#   tests/harness.sh deploy [OPTIONS]    the demo: the whole stack (playbooks/site.yml) on one
+#                                        local container, tcc-demo, with demo data (options below)
+#   tests/harness.sh deploy INVENTORY    the stack on the hosts of INVENTORY
+#   tests/harness.sh doctor [INVENTORY]  check a deployed stack (playbooks/doctor.yml)
 #
 # Everything expensive is cached outside the work tree, in $TCC_CACHE (default
 # ~/.cache/telemetry.claude_code): the virtualenv (keyed on tests/requirements.txt),
@@ -289,16 +291,247 @@ do_molecule() {
   done
 }
 
-do_deploy() {
-  ensure_env
-  cd "${ROOT}"
-  if [[ $# -gt 0 ]]; then
-    ansible-playbook -i "$1" playbooks/site.yml "${@:2}"
-  else
-    molecule converge -s stack
-    echo "The stack runs in the container tcc-stack-trixie: docker exec -it tcc-stack-trixie bash"
-    echo "Remove it with: tests/harness.sh molecule-destroy stack"
+# --- deploy and doctor: the product, on one local container or on your servers ----------
+#
+#   deploy                          the demo: the whole stack (playbooks/site.yml, the roles'
+#                                   defaults) on one local systemd container, tcc-demo, with a few
+#                                   real Claude Code sessions as demo data
+#   deploy --no-demo                the same, without the demo sessions
+#   deploy --without grafana,loki   the same without Grafana and/or Loki (their binaries are not
+#                                   installed: *_skip_install); says loudly what does not run
+#   deploy -e NAME=VALUE ...        variables for the run, such as loki_archive_local_dir=DIR
+#   deploy --delete-demo-data       delete the demo sessions' data (Prometheus and Loki)
+#   deploy --destroy                remove the demo container and what the demo keeps
+#   deploy INVENTORY [ARGS]         your servers: ansible-playbook -i INVENTORY playbooks/site.yml ARGS
+#   doctor [INVENTORY] [ARGS]       check a deployed stack (playbooks/doctor.yml); default: the demo
+
+DEMO_CONTAINER="tcc-demo"
+DEMO_NETWORK="tcc-demo"
+DEMO_DIR="${CACHE}/demo"
+DEMO_INVENTORY="${ROOT}/tests/demo/inventory.yml"
+DEMO_PASSWORD="${DEMO_DIR}/grafana-admin-password"
+DEMO_SOURCES="${DEMO_DIR}/sources.yml"
+DEMO_SESSIONS="${DEMO_DIR}/sessions.jsonl"
+DEMO_GRAFANA_PORT="${TCC_DEMO_GRAFANA_PORT:-3000}"
+DEMO_PROMETHEUS_PORT="${TCC_DEMO_PROMETHEUS_PORT:-9090}"
+DEMO_OTLP_PORT="${TCC_DEMO_OTLP_PORT:-4318}"
+# The Grafana token file the grafana role writes on the controller, for the demo host.
+DEMO_TOKEN_FILE="${HOME}/.config/telemetry.claude_code/grafana-${DEMO_CONTAINER}.token"
+
+# What deploy and doctor need on the controller: Debian packages, the virtualenv, the collection.
+# (Not the whole `setup`: no lint parsers, no bookworm image.)
+setup_deploy() {
+  apt_install docker.io debootstrap git curl ca-certificates python3-venv
+  setup_venv >/dev/null
+  setup_collection_link
+  # The roles' controller-side release cache and the harness's are the same directory.
+  export TCC_CACHE="${CACHE}" ANSIBLE_PIPELINING="${ANSIBLE_PIPELINING:-true}"
+  export TCC_DEMO_GRAFANA_PORT="${DEMO_GRAFANA_PORT}"
+}
+
+demo_exists() { docker container inspect "${DEMO_CONTAINER}" >/dev/null 2>&1; }
+
+# Something else listening on a port the demo publishes on this machine's loopback.
+port_taken() {
+  ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .
+}
+
+demo_container() {
+  if demo_exists; then
+    [[ "$(docker container inspect -f '{{index .Config.Labels "telemetry.claude_code"}}' "${DEMO_CONTAINER}")" == demo ]] \
+      || die "a container named ${DEMO_CONTAINER} exists and is not the demo's: remove or rename it"
+    if [[ "$(docker container inspect -f '{{.State.Running}}' "${DEMO_CONTAINER}")" != true ]]; then
+      docker start "${DEMO_CONTAINER}" >/dev/null
+    fi
+    echo "container ${DEMO_CONTAINER}: exists, deploying to it again"
+    return
   fi
+  local port
+  for port in "${DEMO_GRAFANA_PORT}" "${DEMO_PROMETHEUS_PORT}" "${DEMO_OTLP_PORT}"; do
+    port_taken "${port}" && die "port ${port} on this machine is taken; choose others with TCC_DEMO_GRAFANA_PORT, TCC_DEMO_PROMETHEUS_PORT, TCC_DEMO_OTLP_PORT"
+  done
+  docker network inspect "${DEMO_NETWORK}" >/dev/null 2>&1 \
+    || docker network create --label telemetry.claude_code=demo "${DEMO_NETWORK}" >/dev/null
+  # systemd as PID 1, as in the molecule scenarios (docs: GUIDE, "The machine"). Published on
+  # this machine's loopback only: Grafana, Prometheus, and the collector's OTLP/HTTP port.
+  docker run -d --name "${DEMO_CONTAINER}" --hostname "${DEMO_CONTAINER}" --network "${DEMO_NETWORK}" \
+    --label telemetry.claude_code=demo \
+    --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
+    -p "127.0.0.1:${DEMO_GRAFANA_PORT}:3000" -p "127.0.0.1:${DEMO_PROMETHEUS_PORT}:9090" \
+    -p "127.0.0.1:${DEMO_OTLP_PORT}:4318" \
+    tcc-debian:trixie /lib/systemd/systemd >/dev/null
+  echo "container ${DEMO_CONTAINER}: created from tcc-debian:trixie"
+}
+
+demo_password() {
+  if [[ ! -s "${DEMO_PASSWORD}" ]]; then
+    mkdir -p "${DEMO_DIR}"
+    (umask 077 && python -c 'import secrets; print(secrets.token_urlsafe(24))' >"${DEMO_PASSWORD}")
+  fi
+  chmod 0600 "${DEMO_PASSWORD}"
+}
+
+demo_destroy() {
+  if demo_exists; then
+    [[ "$(docker container inspect -f '{{index .Config.Labels "telemetry.claude_code"}}' "${DEMO_CONTAINER}")" == demo ]] \
+      || die "the container ${DEMO_CONTAINER} is not the demo's: left alone"
+    docker rm -f "${DEMO_CONTAINER}" >/dev/null
+    echo "removed the container ${DEMO_CONTAINER}"
+  else
+    echo "no container ${DEMO_CONTAINER}"
+  fi
+  if docker network inspect "${DEMO_NETWORK}" >/dev/null 2>&1; then
+    docker network rm "${DEMO_NETWORK}" >/dev/null && echo "removed the network ${DEMO_NETWORK}"
+  fi
+  local f
+  for f in "${DEMO_PASSWORD}" "${DEMO_SOURCES}" "${DEMO_SESSIONS}" "${DEMO_DIR}/demo-started" "${DEMO_TOKEN_FILE}"; do
+    [[ -e "${f}" ]] && rm -f "${f}" && echo "removed ${f}"
+  done
+  return 0
+}
+
+# The demo's data: real Claude Code sessions on the container, then wait until Prometheus holds
+# what Claude Code says they cost.
+demo_sessions() {
+  setup_claude_code >/dev/null
+  log "demo data: real Claude Code sessions against the Messages-API stand-in (labelled demo=\"true\", team=\"demo\")"
+  local before=0
+  [[ -f "${DEMO_SESSIONS}" ]] && before="$(wc -l <"${DEMO_SESSIONS}")"
+  # When the first demo session ran: --delete-demo-data deletes the recording rules' series from then on.
+  [[ -s "${DEMO_DIR}/demo-started" ]] || date +%s >"${DEMO_DIR}/demo-started"
+  bash "${ROOT}/tests/demo/sessions.sh" "${DEMO_CONTAINER}" "${DEMO_SESSIONS}"
+  python - "${DEMO_SESSIONS}" "${before}" "http://127.0.0.1:${DEMO_PROMETHEUS_PORT}" <<'PY'
+import json, sys, time, urllib.parse, urllib.request
+path, before, prom = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+sessions = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+new = sessions[before:]
+ids = "|".join(s["session_id"] for s in new)
+expected = sum(s["total_cost_usd"] for s in new)
+query = 'sum(claude_code_cost_usage_USD_total{demo="true",session_id=~"%s"})' % ids
+got = None
+for _ in range(45):
+    try:
+        url = prom + "/api/v1/query?query=" + urllib.parse.quote(query)
+        result = json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]
+        got = float(result[0]["value"][1]) if result else None
+    except (OSError, ValueError, KeyError) as exc:
+        got = None
+    if got is not None and abs(got - expected) <= max(1e-9, expected * 1e-6):
+        break
+    time.sleep(2)
+if got is None or abs(got - expected) > max(1e-9, expected * 1e-6):
+    print("  Prometheus does not (yet) hold the demo sessions' cost: %s, Claude Code says %.6f USD" % (got, expected))
+    sys.exit(1)
+print("  Prometheus holds what Claude Code says these sessions cost: %.6f USD (%d sessions)" % (got, len(new)))
+PY
+}
+
+demo_summary() {
+  local without="$1" grafana="http://127.0.0.1:${DEMO_GRAFANA_PORT}"
+  log "the demo stack runs in the container ${DEMO_CONTAINER} (Debian 13, systemd), deployed by playbooks/site.yml"
+  if [[ ",${without}," == *,grafana,* ]]; then
+    echo "  Grafana      NOT RUNNING (deploy --without grafana): the dashboards below cannot be opened"
+  else
+    echo "  Grafana      ${grafana}/"
+    echo "  user         admin"
+    echo "  password     in ${DEMO_PASSWORD} (mode 0600): cat ${DEMO_PASSWORD}"
+  fi
+  python - "${ROOT}/files/dashboards" "${grafana}" <<'PY'
+import json, pathlib, sys
+dashboards = [json.loads(p.read_text(encoding="utf-8")) for p in pathlib.Path(sys.argv[1]).glob("*.json")]
+dashboards.sort(key=lambda d: (d["uid"] != "claude-code", d["title"]))  # the main dashboard first
+label = "dashboards"
+for d in dashboards:
+    print("  %-12s %s/d/%s  %s" % (label, sys.argv[2], d["uid"], d["title"]))
+    label = ""
+PY
+  echo "  Prometheus   http://127.0.0.1:${DEMO_PROMETHEUS_PORT}/"
+  if [[ ",${without}," == *,loki,* ]]; then
+    echo "  Loki         NOT RUNNING (deploy --without loki): Claude Code's events wait in the collector's disk queue"
+  else
+    echo "  Loki         in the container only (127.0.0.1:3100); Grafana reads it"
+  fi
+  echo "  OTLP         http://127.0.0.1:${DEMO_OTLP_PORT} (OTLP/HTTP: your own Claude Code can send here too)"
+  if [[ -s "${DEMO_SESSIONS}" ]]; then
+    echo "  demo data    $(wc -l <"${DEMO_SESSIONS}") Claude Code sessions, labelled demo=\"true\" team=\"demo\"; delete: tests/harness.sh deploy --delete-demo-data"
+  fi
+  echo "  check        tests/harness.sh doctor"
+  echo "  shell        docker exec -it ${DEMO_CONTAINER} bash"
+  echo "  remove       tests/harness.sh deploy --destroy"
+}
+
+do_deploy() {
+  setup_deploy
+  cd "${ROOT}"
+  if [[ $# -gt 0 && "$1" != -* ]]; then
+    # Your servers: the site playbook as users run it.
+    ansible-playbook -i "$1" playbooks/site.yml "${@:2}"
+    return
+  fi
+  local demo=1 without="" extra=() arg
+  while [[ $# -gt 0 ]]; do
+    arg="$1"; shift
+    case "${arg}" in
+      --destroy) start_docker >/dev/null; demo_destroy; return ;;
+      --delete-demo-data)
+        demo_exists || die "no demo container ${DEMO_CONTAINER}: nothing to delete"
+        ansible-playbook -i "${DEMO_INVENTORY}" tests/demo/delete-demo-data.yml
+        return ;;
+      --no-demo) demo=0 ;;
+      --without) without="${1:?--without needs grafana, loki or grafana,loki}"; shift ;;
+      --without=*) without="${arg#--without=}" ;;
+      -e | --extra-vars) extra+=("${1:?${arg} needs a value}"); shift ;;
+      -e* ) extra+=("${arg#-e}") ;;
+      --extra-vars=*) extra+=("${arg#--extra-vars=}") ;;
+      *) die "deploy: unknown option '${arg}' (tests/harness.sh --help)" ;;
+    esac
+  done
+  local e pf_args=() pb_args=()
+  for e in "${extra[@]}"; do pf_args+=(-e "${e}"); pb_args+=(-e "${e}"); done
+
+  log "preflight: where Grafana, Loki, Prometheus, Alertmanager and the collector come from"
+  local rc=0
+  python tests/demo/preflight.py --cache "${CACHE}" --without "${without}" --vars-out "${DEMO_SOURCES}" \
+    "${pf_args[@]}" || rc=$?
+  [[ ${rc} -eq 0 ]] || exit "${rc}"
+
+  log "the demo container"
+  start_docker >/dev/null
+  bash "${ROOT}/tests/images/build-debian.sh" trixie
+  demo_container
+  demo_password
+
+  log "playbooks/site.yml on ${DEMO_CONTAINER}"
+  local start=$SECONDS
+  ansible-playbook -i "${DEMO_INVENTORY}" playbooks/site.yml -e "@${DEMO_SOURCES}" "${pb_args[@]}"
+  echo "site.yml: $((SECONDS - start)) s"
+
+  [[ ${demo} -eq 1 ]] && demo_sessions
+  demo_summary "${without}"
+}
+
+do_doctor() {
+  setup_deploy
+  cd "${ROOT}"
+  local inventory="${DEMO_INVENTORY}"
+  if [[ $# -gt 0 && "$1" != -* ]]; then
+    inventory="$1"; shift
+  else
+    demo_exists || die "no demo container ${DEMO_CONTAINER}: run tests/harness.sh deploy first, or name your inventory: tests/harness.sh doctor INVENTORY"
+  fi
+  # The playbook's own output shows only what failed; its findings follow, from the report file.
+  local report rc
+  report="$(mktemp)"
+  set +e
+  TCC_DOCTOR_REPORT="${report}" ANSIBLE_DISPLAY_OK_HOSTS=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false \
+    ansible-playbook -i "${inventory}" playbooks/doctor.yml "$@" 2>&1 | grep -v -E '^(TASK|PLAY) \[' | cat -s
+  rc=${PIPESTATUS[0]}
+  set -e
+  log "the doctor's findings (${inventory})"
+  cat "${report}"
+  rm -f "${report}"
+  return "${rc}"
 }
 
 main() {
@@ -313,7 +546,8 @@ main() {
     rules) stage rules do_rules ;;
     molecule) stage molecule do_molecule "$@" ;;
     molecule-destroy) ensure_env; cd "${ROOT}"; molecule destroy -s "${1:?scenario}"; return ;;
-    deploy) do_setup; do_deploy "$@"; return ;;
+    deploy) do_deploy "$@"; return ;;
+    doctor) do_doctor "$@"; return ;;
     all)
       stage setup do_setup
       stage lint do_lint
@@ -323,7 +557,10 @@ main() {
       stage rules do_rules
       stage molecule do_molecule
       ;;
-    -h | --help | help) sed -n '2,13p' "${BASH_SOURCE[0]}"; return ;;
+    -h | --help | help)
+      sed -n '2,11p' "${BASH_SOURCE[0]}"
+      sed -n '/^# --- deploy and doctor/,/^$/p' "${BASH_SOURCE[0]}" | sed '1d'
+      return ;;
     *) die "unknown stage '${cmd}' (tests/harness.sh --help)" ;;
   esac
   print_summary
