@@ -244,34 +244,63 @@ def _version_free(value, version: str):
     return value
 
 
-def _diff_attributes(where: str, old: dict, new: dict, out: list) -> None:
+def _scenario_change(before, after, everywhere: list) -> str:
+    """How the scenarios of something changed, as "now also in ...; no longer in ..."."""
+    before = set(everywhere) if before == ALL else set(before)
+    after = set(everywhere) if after == ALL else set(after)
+    parts = []
+    if after - before and after == set(everywhere):
+        parts.append("now in every scenario, not only in " + ", ".join(sorted(before)))
+    elif after - before and len(set(everywhere) - after) < len(after - before):
+        parts.append("now in every scenario but " + ", ".join(sorted(set(everywhere) - after))
+                     + ", not only in " + ", ".join(sorted(before)))
+    elif after - before:
+        parts.append("now also in " + ", ".join(sorted(after - before)))
+    if before - after:
+        parts.append("no longer in " + ", ".join(sorted(before - after)))
+    return "; ".join(parts) or "same scenarios"
+
+
+def _diff_attributes(place: str, old: dict, new: dict, everywhere: list, out: list) -> None:
+    """Append (change, place) pairs for the attributes of one metric, event, span or resource."""
     for key in sorted(set(old) | set(new)):
         if key not in new:
-            out.append(f"  - {where}: attribute {key}")
+            out.append((f"- attribute {key}", place))
             continue
         spec = new[key]
         if key not in old:
-            scen = "" if spec["scenarios"] == ALL else f" (only in {', '.join(spec['scenarios'])})"
-            out.append(f"  + {where}: attribute {key} [{'/'.join(spec['types'])}] = {_show(spec['values'])}{scen}")
+            out.append((f"+ attribute {key} [{'/'.join(spec['types'])}] = {_show(spec['values'])}"
+                        f"{_where(spec['scenarios'], everywhere)}", place))
             continue
         before = old[key]
         if before["types"] != spec["types"]:
-            out.append(f"  ~ {where}: {key} type {'/'.join(before['types'])} -> {'/'.join(spec['types'])}")
+            out.append((f"~ attribute {key}: type {'/'.join(before['types'])} -> {'/'.join(spec['types'])}", place))
         if before["values"] != spec["values"]:
             if VARIES in (before["values"], spec["values"]):
-                out.append(f"  ~ {where}: {key} values {_show(before['values'])} -> {_show(spec['values'])}")
+                out.append((f"~ attribute {key}: values {_show(before['values'])} -> {_show(spec['values'])}", place))
             else:
                 added = [v for v in spec["values"] if v not in before["values"]]
                 removed = [v for v in before["values"] if v not in spec["values"]]
                 if added:
-                    out.append(f"  ~ {where}: {key} values added: {_show(added)}")
+                    out.append((f"~ attribute {key}: values added: {_show(added)}", place))
                 if removed:
-                    out.append(f"  ~ {where}: {key} values removed: {_show(removed)}")
+                    out.append((f"~ attribute {key}: values removed: {_show(removed)}", place))
         if before["scenarios"] != spec["scenarios"]:
-            out.append(f"  ~ {where}: {key} seen in {_scen(before['scenarios'])} -> {_scen(spec['scenarios'])}")
+            out.append((f"~ attribute {key}: {_scenario_change(before['scenarios'], spec['scenarios'], everywhere)}",
+                        place))
         if before.get("content_in") != spec.get("content_in"):
-            out.append(f"  ~ {where}: {key} carries content in {_scen(before.get('content_in') or [])} -> "
-                       f"{_scen(spec.get('content_in') or [])}")
+            out.append((f"~ attribute {key}: carries content in {_scen(before.get('content_in') or [])} -> "
+                        f"{_scen(spec.get('content_in') or [])}", place))
+
+
+def _where(scenarios, everywhere: list) -> str:
+    """" (only in a, b)" or " (not in c)", whichever is shorter; "" for every scenario."""
+    if scenarios == ALL:
+        return ""
+    missing = [s for s in everywhere if s not in scenarios]
+    if len(missing) < len(scenarios):
+        return f" (not in {', '.join(missing)})"
+    return f" (only in {', '.join(scenarios)})"
 
 
 def _scen(scenarios) -> str:
@@ -280,45 +309,69 @@ def _scen(scenarios) -> str:
     return "[" + ", ".join(scenarios) + "]" if scenarios else "no scenario"
 
 
+def _grouped(changes: list) -> list:
+    """One line per change, with every place it happened (in order of first appearance)."""
+    places = {}
+    for change, place in changes:
+        places.setdefault(change, []).append(place)
+    lines = []
+    for change, where in places.items():
+        if not where[0]:
+            lines.append(f"  {change}")
+        elif len(where) == 1:
+            lines.append(f"  {change}  [{where[0]}]")
+        else:
+            lines.append(f"  {change}  [{len(where)}: {', '.join(where)}]")
+    return lines
+
+
 def diff(old: dict, new: dict) -> list:
-    """What changed from catalog `old` to catalog `new`, one line per change; [] if nothing did
-    (the versions themselves, in service.version, app.version and the scope version, aside)."""
+    """What changed from catalog `old` to catalog `new`, one line per change (a change made to
+    several metrics, events or spans is one line that lists them); [] if nothing did (the
+    versions themselves, in service.version, app.version and the scope version, aside)."""
     old = _version_free(old, old["claude_code_version"])
     new = _version_free(new, new["claude_code_version"])
-    out = []
+    everywhere = sorted(set(old["scenarios"]) | set(new["scenarios"]))
+    changes = []
+    for scenario in sorted(set(old["scenarios"]) ^ set(new["scenarios"])):
+        changes.append((f"{'+' if scenario in new['scenarios'] else '-'} scenario {scenario}", ""))
     for var in sorted(set(old["variables"]) | set(new["variables"])):
         before, after = old["variables"].get(var, {}), new["variables"].get(var, {})
         if before.get("in_binary") != after.get("in_binary"):
-            out.append(f"  ~ variable {var}: in the binary {before.get('in_binary')} -> {after.get('in_binary')}")
-    _diff_attributes("resource", old["resource"]["attributes"], new["resource"]["attributes"], out)
+            state = {True: "in the binary", False: "not in the binary (ignored)", None: "not checked"}
+            changes.append((f"~ variable {var}: {state[before.get('in_binary')]} -> {state[after.get('in_binary')]}",
+                            ""))
+    _diff_attributes("resource", old["resource"]["attributes"], new["resource"]["attributes"], everywhere, changes)
     for section, facts in (("metrics", ("unit", "type", "monotonic", "temporalities")),
                            ("events", ("body", "record_fields")), ("spans", ("kind", "status", "root"))):
+        label = section[:-1]
         for name in sorted(set(old[section]) | set(new[section])):
-            label = section[:-1]
+            place = f"{label} {name}"
             if name not in new[section]:
-                out.append(f"  - {label} {name}")
+                changes.append((f"- {place}", ""))
                 continue
             after = new[section][name]
             if name not in old[section]:
-                scen = "" if after["scenarios"] == ALL else f" (only in {', '.join(after['scenarios'])})"
+                scen = _where(after["scenarios"], everywhere)
                 detail = ", ".join(f"{f} {after[f]}" for f in facts if f in after and f != "record_fields")
-                out.append(f"  + {label} {name} ({detail}){scen}: attributes {', '.join(sorted(after['attributes']))}")
+                changes.append((f"+ {place} ({detail}){scen}: attributes {', '.join(sorted(after['attributes']))}", ""))
                 continue
             before = old[section][name]
             for fact in facts:
                 if before.get(fact) != after.get(fact):
-                    out.append(f"  ~ {label} {name}: {fact} {before.get(fact)} -> {after.get(fact)}")
+                    changes.append((f"~ {fact} {before.get(fact)} -> {after.get(fact)}", place))
             if before["scenarios"] != after["scenarios"]:
-                out.append(f"  ~ {label} {name}: seen in {_scen(before['scenarios'])} -> {_scen(after['scenarios'])}")
-            _diff_attributes(f"{label} {name}", before["attributes"], after["attributes"], out)
+                changes.append((f"~ {_scenario_change(before['scenarios'], after['scenarios'], everywhere)}", place))
+            scenarios = everywhere if after["scenarios"] == ALL else after["scenarios"]
+            _diff_attributes(place, before["attributes"], after["attributes"], scenarios, changes)
             if section == "spans":
                 for event in sorted(set(before["events"]) | set(after["events"])):
                     if event not in after["events"]:
-                        out.append(f"  - span {name}: event {event}")
+                        changes.append((f"- span event {event}", place))
                     elif event not in before["events"]:
-                        out.append(f"  + span {name}: event {event}: attributes "
-                                   f"{', '.join(sorted(after['events'][event]['attributes']))}")
+                        changes.append((f"+ span event {event}: attributes "
+                                        f"{', '.join(sorted(after['events'][event]['attributes']))}", place))
                     else:
-                        _diff_attributes(f"span {name} event {event}", before["events"][event]["attributes"],
-                                         after["events"][event]["attributes"], out)
-    return out
+                        _diff_attributes(f"{place} event {event}", before["events"][event]["attributes"],
+                                         after["events"][event]["attributes"], scenarios, changes)
+    return _grouped(changes)
