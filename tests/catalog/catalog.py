@@ -164,11 +164,12 @@ def emitted_job_values(catalogs: dict = None) -> set:
     return values
 
 
-def emitted_loki_fields(catalogs: dict = None) -> dict:
+def emitted_loki_fields(catalogs: dict = None, events=None) -> dict:
     """{field: {"values": set of values or {"varies"}, "events": set of event names,
     "versions": set}}: the Loki fields of Claude Code's events in every supported version
-    (resource attributes, service_name included, and event attributes). Fields Loki adds itself
-    are not included: see LOKI_ADDED_FIELDS."""
+    (resource attributes, service_name included, and event attributes), of every event or only
+    of `events` (event.name values). Values are strings, as Loki stores them ("true", "400").
+    Fields Loki adds itself are not included: see LOKI_ADDED_FIELDS."""
     catalogs = load_catalogs() if catalogs is None else catalogs
     fields = {}
     for version, catalog in catalogs.items():
@@ -178,6 +179,8 @@ def emitted_loki_fields(catalogs: dict = None) -> dict:
             entry["events"].add("*")
             entry["versions"].add(version)
         for event, info in catalog["events"].items():
+            if events is not None and event not in events:
+                continue
             for key, spec in info["attributes"].items():
                 entry = fields.setdefault(loki_field(key), {"values": set(), "events": set(), "versions": set()})
                 entry["values"] |= _values(spec)

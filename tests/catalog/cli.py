@@ -105,7 +105,7 @@ def generate(args) -> int:
     collector = normalise.Collector()
     for run in runs:
         collector.add(run)
-    scenario_info = {s.name: _scenario_info(s) for s in chosen}
+    scenario_info = {s.name: scenario_info(s) for s in chosen}
     catalog = collector.catalog(version, scenario_info, variables)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +119,7 @@ def generate(args) -> int:
     return 0
 
 
-def _scenario_info(scenario) -> dict:
+def scenario_info(scenario) -> dict:
     info = {"description": scenario.description, "script": scenario.script, "model": scenario.model}
     if scenario.prompt:
         info["prompt"] = scenario.prompt
