@@ -11,7 +11,11 @@ and any dummy ``ANTHROPIC_API_KEY``.  It never contacts anything else.
 Usage::
 
     python3 fake_messages_api.py --port 8787 [--bind 127.0.0.1] [--dump-dir DIR] [--fail-once LABEL:STATUS]
-                                 [--delay SECONDS]
+                                 [--delay SECONDS] [--script NAME] [--fail-always PATTERN:STATUS]
+                                 [--retry-after-ms MS]
+
+``--port 0`` picks a free port; the first line on stderr says which
+(``listening on http://127.0.0.1:PORT``).
 
 Endpoints
 ---------
@@ -53,9 +57,35 @@ reply would be ``LABEL`` (as logged: ``main/bash``, ``subagent/final``, ...)
 with that HTTP status and the Anthropic error type that goes with it, and the
 following ones normally.  Claude Code retries a 529 and reports nothing when
 the retry succeeds; it emits an ``api_error`` event only for a request that
-finally fails (a 400 is not retried).  The stack scenario uses ``subagent/final:400``: the subagent's
+finally fails (2.1.197 does not retry a 400; 2.1.332 does).  The stack scenario uses ``subagent/final:400``: the subagent's
 last request fails, Claude Code emits ``api_error`` (with the subagent's
 ``query_source``), the subagent ends, and the session completes normally.
+
+``--script NAME`` plays another scripted session instead (the catalog's
+scenarios, tests/catalog/scenarios.py); without it the script above is played
+exactly as described.  The other scripts answer subagents and side requests as
+above, and their main loop does:
+
+* ``simple``: one text answer, no tool;
+* ``tool-error``: Bash ``ls missing-file.txt`` (exits 2), a Read of a missing
+  file, a text answer;
+* ``permission-denied``: Bash ``python3 -c 'print(6 * 7)'`` (no rule allows it,
+  so ``-p`` denies it), a text answer;
+* ``agents``: an Agent subagent with ``run_in_background: false`` (and
+  ``model: "haiku"``), then one with ``run_in_background: true`` whose prompt
+  carries ``SUBAGENT-TASK-BACKGROUND`` (labels ``subagent-background/...``),
+  then a text answer.  The background subagent's last reply is held until the
+  main loop's final answer has been sent, so it always finishes late;
+* ``mcp``: the tool ``mcp__telemetry-test__word_count`` of
+  tests/claude/mcp_stdio_server.py, a text answer;
+* ``skill``: the Skill tool with the project skill ``telemetry-check``, a text
+  answer.
+
+``--fail-always PATTERN:STATUS`` (repeatable) answers EVERY request whose label
+matches the fnmatch pattern (``subagent/*``) with that HTTP error: a persistent
+failure, which Claude Code retries until it gives up.  ``--retry-after-ms``
+adds that header to the scripted errors (measured: Claude Code 2.1.197 and
+2.1.332 still back off for their own delays on a 529).
 
 The ``model`` field of every reply echoes the model the request asked for.
 Usage numbers are deterministic, realistic and non-zero in all four token
