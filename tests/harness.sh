@@ -361,38 +361,40 @@ do_catalog() {
 
 # Has Claude Code changed? Generate the catalog of npm's current `latest` and print what differs
 # from the newest committed catalog. Exit 0: nothing; 1: the newest release emits something else
-# (a scheduled job flags it); anything else: the check itself failed.
+# (a scheduled job flags it); 2: the check itself failed (npm, install, a session).
 #   --base VERSION|FILE  compare against this catalog (default: the newest in docs/catalog)
 #   --new VERSION|FILE   the other side: a catalog file, or a version to install and generate
 #                        (default: npm's latest)
+drift_fail() { printf '\nDRIFT CHECK FAILED: %s\n' "$*" >&2; exit 2; }
 do_drift() {
   local base="" new=""
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --base) base="${2:?--base needs a version or a file}"; shift ;;
-      --new) new="${2:?--new needs a version or a file}"; shift ;;
-      *) die "drift: unknown argument $1 (--base VERSION|FILE, --new VERSION|FILE)" ;;
+      --base) base="${2:-}"; [[ -n "${base}" ]] || drift_fail "--base needs a version or a file"; shift ;;
+      --new) new="${2:-}"; [[ -n "${new}" ]] || drift_fail "--new needs a version or a file"; shift ;;
+      *) drift_fail "unknown argument $1 (--base VERSION|FILE, --new VERSION|FILE)" ;;
     esac
     shift
   done
   if [[ -z "${base}" ]]; then
-    base="$(claude_code_versions | tail -n1)"
-    [[ -n "${base}" ]] || die "no catalog in docs/catalog"
+    base="$(claude_code_versions | tail -n1)" || drift_fail "cannot list docs/catalog"
+    [[ -n "${base}" ]] || drift_fail "no catalog in docs/catalog"
   fi
   [[ -f "${base}" ]] || base="${ROOT}/docs/catalog/claude-code-${base}.json"
-  [[ -f "${base}" ]] || die "no catalog ${base}"
+  [[ -f "${base}" ]] || drift_fail "no catalog ${base}"
   local tmp=""
   if [[ -z "${new}" || ! -f "${new}" ]]; then
     if [[ -z "${new}" ]]; then
-      command -v npm >/dev/null || apt_install nodejs npm
-      new="$(npm view "${CLAUDE_CODE_PACKAGE}@latest" version)"
-      echo "npm's latest ${CLAUDE_CODE_PACKAGE}: ${new}"
+      command -v npm >/dev/null || apt_install nodejs npm || drift_fail "no npm"
+      new="$(npm view "${CLAUDE_CODE_PACKAGE}@latest" version)" || drift_fail "npm view ${CLAUDE_CODE_PACKAGE} failed"
+      echo "npm's latest ${CLAUDE_CODE_PACKAGE}: ${new}" >&2
     fi
-    [[ "${new}" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "not a version or a file: ${new}"
+    [[ "${new}" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || drift_fail "not a version or a file: ${new}"
     local bin
-    bin="$(install_claude_code "${new}")"
+    bin="$(install_claude_code "${new}")" || drift_fail "cannot install ${CLAUDE_CODE_PACKAGE}@${new}"
     tmp="$(mktemp --suffix=.json)"
-    python3 "${ROOT}/tests/catalog/cli.py" generate --claude "${bin}" --out "${tmp}" >&2
+    python3 "${ROOT}/tests/catalog/cli.py" generate --claude "${bin}" --out "${tmp}" >&2 \
+      || { rm -f "${tmp}"; drift_fail "generating the catalog of ${new} failed (above)"; }
     new="${tmp}"
   fi
   local rc=0
@@ -428,9 +430,13 @@ main() {
     deploy) do_setup; do_deploy "$@"; return ;;
     catalog) stage catalog do_catalog "$@" ;;
     drift)
-      # Not a stage: its exit status is the answer (0 same, 1 different), not a failure.
-      local rc=0
-      (cd "${ROOT}" && do_drift "$@") || rc=$?
+      # Not a stage: its exit status is the answer (0 same, 1 different, 2 the check failed).
+      # set -e must hold inside, so not in an `||` list (see stage()).
+      local rc
+      set +e
+      (set -e; cd "${ROOT}"; do_drift "$@")
+      rc=$?
+      set -e
       return "${rc}"
       ;;
     all)

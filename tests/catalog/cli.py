@@ -105,8 +105,7 @@ def generate(args) -> int:
     collector = normalise.Collector()
     for run in runs:
         collector.add(run)
-    scenario_info = {s.name: scenario_info(s) for s in chosen}
-    catalog = collector.catalog(version, scenario_info, variables)
+    catalog = collector.catalog(version, {s.name: scenario_info(s) for s in chosen}, variables)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(cat.dump_file(catalog), encoding="utf-8")
@@ -135,8 +134,13 @@ def scenario_info(scenario) -> dict:
 
 
 def diff_command(args) -> int:
-    old, new = cat.load_catalog(args.old), cat.load_catalog(args.new)
-    lines = cat.diff(old, new)
+    """Exit 0: the same; 1: different; 2: a catalog could not be read."""
+    try:
+        old, new = cat.load_catalog(args.old), cat.load_catalog(args.new)
+        lines = cat.diff(old, new)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"cannot compare {args.old} and {args.new}: {exc!r}", file=sys.stderr)
+        return 2
     print(f"Claude Code {old['claude_code_version']} ({args.old}) -> {new['claude_code_version']} ({args.new}):")
     if not lines:
         print("  no difference in what is emitted")
