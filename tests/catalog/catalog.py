@@ -54,7 +54,7 @@ def _clean_unit(unit: str) -> str:
 def prometheus_metric_name(name: str, unit: str, metric_type: str, monotonic: bool = False) -> str:
     """The series name of an OTLP metric (histograms: add _bucket, _sum, _count)."""
     tokens = [t for t in re.split(r"[^a-zA-Z0-9:]", name) if t]
-    main, _, per = (unit or "").partition("/")
+    main, _slash, per = (unit or "").partition("/")
     main = main.strip()
     main_suffix = "" if not main or "{" in main or "}" in main else UNIT_SUFFIXES.get(main, main)
     per = per.strip()

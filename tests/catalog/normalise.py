@@ -146,8 +146,8 @@ class Collector:
             if kind == "sum":
                 entry.facts["monotonic"].add(bool(data.get("isMonotonic")))
             if "aggregationTemporality" in data:
-                entry.facts["temporalities"].add({1: "delta", 2: "cumulative"}.get(data["aggregationTemporality"],
-                                                                                  str(data["aggregationTemporality"])))
+                temporality = data["aggregationTemporality"]
+                entry.facts["temporalities"].add({1: "delta", 2: "cumulative"}.get(temporality, str(temporality)))
             for point in data.get("dataPoints", []):
                 entry.add_attributes(scenario, point.get("attributes"))
 

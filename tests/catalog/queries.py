@@ -49,7 +49,7 @@ def promql_names(expr: str) -> dict:
     bare = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", bare)
     bare = re.sub(r"\$\{?[A-Za-z_]+\}?", "", bare)  # Grafana variables
     series = {n for n in _NAME.findall(bare) if n not in PROMQL_WORDS and not re.fullmatch(r"\d.*", n)}
-    series |= {s for s, _, _, _ in matchers if s}
+    series |= {matcher[0] for matcher in matchers if matcher[0]}
     return {"series": series, "matchers": matchers, "grouping": grouping}
 
 
@@ -75,7 +75,7 @@ def logql_names(expr: str) -> dict:
         filters = []
         for field, op, raw, quoted in _LOKI_FILTER.findall(segment):
             filters.append((field, op, quoted if raw.startswith('"') else None))
-        fields = {label for label, _, _ in stream} | {f for f, _, _ in filters}
+        fields = {matcher[0] for matcher in stream} | {filt[0] for filt in filters}
         fields |= set(_LOKI_UNWRAP.findall(segment)) | set(_LOKI_TEMPLATE.findall(segment))
         pipelines.append({"stream": stream, "filters": filters, "fields": fields})
     grouping = set()

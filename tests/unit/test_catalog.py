@@ -102,10 +102,10 @@ def loki_queries():
         yield f"{path.name}: {rule.get('alert') or rule.get('record')}", str(rule["expr"])
 
 
-RECORDS = {rule["record"] for _, rule in _rules(RULE_FILES) if "record" in rule}
+RECORDS = {rule["record"] for _path, rule in _rules(RULE_FILES) if "record" in rule}
 # The records computed from Claude Code's series (not the alert thresholds and the expected scrape
 # jobs, which are constants): their labels are Claude Code's.
-CLAUDE_RECORDS = {rule["record"] for _, rule in _rules(RULE_FILES)
+CLAUDE_RECORDS = {rule["record"] for _path, rule in _rules(RULE_FILES)
                   if "record" in rule and "claude_code_" in str(rule["expr"])}
 
 
@@ -258,8 +258,8 @@ def test_catalog_shows_what_the_scenarios_are_for(version):
     assert "hook_execution_complete" in events and "at_mention" in events
     assert "cumulative" in catalog["metrics"]["claude_code.cost.usage"]["temporalities"]
     assert len(catalog["metrics"]["claude_code.cost.usage"]["attributes"]["model"]["values"]) >= 3
-    assert events["user_prompt"]["attributes"]["prompt"]["content_in"] == ["all-opt-ins", "opt-in-user-prompts",
-                                                                            "traces-user-prompts"]
+    prompt = events["user_prompt"]["attributes"]["prompt"]
+    assert prompt["content_in"] == ["all-opt-ins", "opt-in-user-prompts", "traces-user-prompts"]
     assert set(catalog["spans"]) >= {"claude_code.interaction", "claude_code.llm_request", "claude_code.tool"}
     assert "team" in catalog["resource"]["attributes"]
 
@@ -278,9 +278,9 @@ def test_the_checks_read_the_queries():
     prom = list(prometheus_queries())
     loki = list(loki_queries())
     assert len(prom) > 50 and len(loki) > 30
-    used = set().union(*(queries.promql_names(e)["series"] for _, e in prom))
+    used = set().union(*(queries.promql_names(expr)["series"] for _where, expr in prom))
     assert {"claude_code_cost_usage_USD_total", "claude_code_token_usage_tokens_total", "up"} <= used
-    fields = set().union(*(queries.logql_names(e)["fields"] for _, e in loki))
+    fields = set().union(*(queries.logql_names(expr)["fields"] for _where, expr in loki))
     assert {"service_name", "event_name", "tool_name", "session_id", "duration_ms", "prompt_length"} <= fields
 
 
@@ -344,7 +344,7 @@ _DOC_NAME = re.compile(r"`([a-z][a-zA-Z0-9_.]*[a-zA-Z0-9])`")
 def _catalog_words() -> set:
     words = set()
     for catalog in CATALOGS.values():
-        for where, thing, _ in _things(catalog):
+        for where, thing, _parent in _things(catalog):
             words.add(where.split(" ", 1)[-1].split(" event ")[-1])
             for key, spec in thing["attributes"].items():
                 words.add(key)
@@ -490,9 +490,9 @@ def test_stand_in_scripts():
     assert labels("skill", 2) == ["main/skill", "main/final"]
     assert labels("agents", 2, "SUBAGENT-TASK-BACKGROUND: list") == ["subagent-background/bash",
                                                                      "subagent-background/final"]
-    _, content = stand_in.decide(_body(_turns(1)), "agents")
+    content = stand_in.decide(_body(_turns(1)), "agents")[1]
     assert content[1]["input"]["run_in_background"] is True
-    _, content = stand_in.decide(_body(_turns(0)), "mcp")
+    content = stand_in.decide(_body(_turns(0)), "mcp")[1]
     assert content[1]["name"] == "mcp__telemetry-test__word_count"
 
 
