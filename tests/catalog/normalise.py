@@ -50,6 +50,15 @@ ENUM_KEYS = {
     "model", "final_model", "gen_ai.request.model", "gen_ai.response.model", "status_code",
     "decision", "type", "start_type", "query_source", "source",
 }
+# The repository attributes (OTEL_METRICS_INCLUDE_REPOSITORY). Claude Code 2.1.332 adds them to
+# the common attributes of its telemetry once an asynchronous lookup of the git remote has
+# settled (bin/claude.exe: the common-attributes function reads the lookup's `attributes`, which
+# stay undefined until its promise resolves); some paths wait for it, the turn's root span does
+# not. Measured over 6 runs of all-opt-ins: the claude_code.interaction span carried them once;
+# the other spans and the turn's events always did, the startup events (managed_settings_resolved,
+# plugin_loaded) never. So that the catalog does not depend on that race, a scenario in which any
+# span carried them counts them on every span of the scenario (see Collector.add).
+REPOSITORY_KEYS = ("vcs.repository.url.full", "vcs.repository.name", "vcs.owner.name", "vcs.provider.name")
 _TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9_.:+@/ -]{0,63}$")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX_ID = re.compile(r"(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{8,}")
@@ -133,6 +142,27 @@ class Collector:
                         entry.facts["signals"].add(signal)
                         entry.facts["versions"].add(scope.get("version", ""))
                         getattr(self, "_" + signal)(scenario, scope_block)
+        self._complete_repository(scenario)
+
+    def _complete_repository(self, scenario: str) -> None:
+        """Give every span of `scenario` the repository attributes that any other span had in it
+        (REPOSITORY_KEYS: whether the turn's root span has them is a race in Claude Code)."""
+        for things in (self.spans,):
+            seen = {}
+            for thing in things.values():
+                for key in REPOSITORY_KEYS:
+                    entry = thing.keys.get(key)
+                    if entry is not None and scenario in entry.values:
+                        seen.setdefault(key, (set(), set()))
+                        seen[key][0].update(entry.types)
+                        seen[key][1].update(entry.values[scenario])
+            for thing in things.values():
+                if scenario not in thing.scenarios:
+                    continue
+                for key, (types, values) in seen.items():
+                    entry = thing.keys[key]
+                    entry.types.update(types)
+                    entry.values[scenario].update(values)
 
     def _metrics(self, scenario: str, block: dict) -> None:
         for metric in block.get("metrics", []):

@@ -441,6 +441,24 @@ def test_normaliser_classifies_values():
     assert attributes["model"]["values"] == ["claude-x-20251001", "claude-y"]
 
 
+def test_normaliser_repository_attributes_are_not_a_race():
+    """Claude Code adds vcs.* once a git lookup has settled: the turn's root span may lack them."""
+    def span(name, attributes):
+        return {"name": name, "kind": 1, "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attributes]}
+
+    def run(scenario, spans):
+        return {"scenario": scenario, "exports": [{"path": "/v1/traces", "body": {"resourceSpans": [
+            {"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]}}]}
+
+    collector = normalise.Collector()
+    collector.add(run("repo", [span("claude_code.interaction", []),
+                               span("claude_code.tool", [("vcs.repository.name", "demo")])]))
+    collector.add(run("plain", [span("claude_code.interaction", []), span("claude_code.tool", [])]))
+    spans = collector.catalog("9.9.9", {}, {})["spans"]
+    assert spans["claude_code.interaction"]["attributes"]["vcs.repository.name"]["scenarios"] == ["repo"]
+    assert spans["claude_code.tool"]["attributes"]["vcs.repository.name"]["scenarios"] == ["repo"]
+
+
 def test_diff():
     newest, oldest = CATALOGS[VERSIONS[-1]], CATALOGS[VERSIONS[0]]
     assert not cat.diff(newest, json.loads(json.dumps(newest)))
