@@ -9,6 +9,10 @@
 #                                        local container, tcc-demo, with demo data (options below)
 #   tests/harness.sh deploy INVENTORY    the stack on the hosts of INVENTORY
 #   tests/harness.sh doctor [INVENTORY]  check a deployed stack (playbooks/doctor.yml)
+#   tests/harness.sh catalog VERSION     generate docs/catalog/claude-code-VERSION.json from real
+#                    [--check]           sessions of that Claude Code (--check: compare instead)
+#   tests/harness.sh drift [--base V|F]  what npm's latest Claude Code emits that the newest
+#                    [--new V|F]         catalog does not say (exit 1 when anything differs)
 #
 # Everything expensive is cached outside the work tree, in $TCC_CACHE (default
 # ~/.cache/telemetry.claude_code): the virtualenv (keyed on tests/requirements.txt),
@@ -142,17 +146,48 @@ setup_collection_link() {
   ln -sfn "${ROOT}" "${dir}/claude_code"
 }
 
-# The real Claude Code CLI, pinned, from npm: the telemetry source of the stack scenario.
-CLAUDE_CODE_VERSION="2.1.197"
-setup_claude_code() {
-  local prefix="${CACHE}/claude-code-${CLAUDE_CODE_VERSION}"
+# The real Claude Code CLI from npm: the telemetry source of the stack scenario and of the
+# catalog. The supported versions are the catalogs in docs/catalog (claude-code-<version>.json,
+# generated from real sessions by `tests/harness.sh catalog VERSION`): the oldest and the newest
+# of them are the ends of the supported range. Each is installed once into the cache.
+CLAUDE_CODE_PACKAGE="@anthropic-ai/claude-code"
+claude_code_versions() {
+  local f
+  for f in "${ROOT}"/docs/catalog/claude-code-*.json; do
+    # Only claude-code-X.Y.Z.json: other files beside the catalogs (*.models.json) are not versions.
+    if [[ "${f##*/}" =~ ^claude-code-([0-9]+\.[0-9]+\.[0-9]+)\.json$ ]]; then
+      echo "${BASH_REMATCH[1]}"
+    fi
+  done | sort -V
+}
+
+# Install one version (if it is not in the cache yet); print its claude executable.
+install_claude_code() {
+  local version="$1"
+  local prefix="${CACHE}/claude-code-${version}"
   if [[ ! -x "${prefix}/node_modules/.bin/claude" ]]; then
-    echo "installing @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}"
-    command -v npm >/dev/null || apt_install nodejs npm
-    npm install --silent --no-audit --no-fund --prefix "${prefix}" "@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}"
+    echo "installing ${CLAUDE_CODE_PACKAGE}@${version}" >&2
+    command -v npm >/dev/null || apt_install nodejs npm >&2
+    npm install --silent --no-audit --no-fund --prefix "${prefix}" "${CLAUDE_CODE_PACKAGE}@${version}" >&2
   fi
-  export CLAUDE_BIN="${prefix}/node_modules/.bin/claude"
-  "${CLAUDE_BIN}" --version
+  echo "${prefix}/node_modules/.bin/claude"
+}
+
+# Every supported version: CLAUDE_BIN is the newest, TCC_CLAUDE_BINS all of them as
+# "2.1.197=/path 2.1.332=/path" (oldest first), for the scenarios that run real sessions.
+setup_claude_code() {
+  local versions version bin bins=()
+  mapfile -t versions < <(claude_code_versions)
+  [[ ${#versions[@]} -gt 0 ]] || die "no catalog in docs/catalog: no supported Claude Code version"
+  for version in "${versions[@]}"; do
+    bin="$(install_claude_code "${version}")"
+    bins+=("${version}=${bin}")
+    echo "Claude Code ${version}: $("${bin}" --version)"
+  done
+  export CLAUDE_BIN="${bin}"
+  export TCC_CLAUDE_BINS="${bins[*]}"
+  echo "CLAUDE_BIN=${CLAUDE_BIN}"
+  echo "TCC_CLAUDE_BINS=${TCC_CLAUDE_BINS}"
 }
 
 # The OpenTelemetry Collector the molecule scenarios install with the `binary` method:
@@ -289,6 +324,87 @@ do_molecule() {
     molecule test -s "${s}" || die "molecule scenario '${s}' failed"
     echo "  molecule ${s}: ok in $(( $(date +%s) - start )) s" >> "${SUMMARY_FILE}"
   done
+}
+
+# The catalog of what one Claude Code version emits (tests/catalog, docs/catalog/README.md):
+# install VERSION, run every scripted scenario against it and write
+# docs/catalog/claude-code-VERSION.json. With --check, write it to a temp file instead and fail
+# when it differs from the committed one (a catalog is deterministic: same file, byte for byte).
+do_catalog() {
+  local version="${1:?usage: tests/harness.sh catalog VERSION [--check] [--only NAME,...]}"
+  shift
+  local check=0 args=()
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --check) check=1 ;;
+      *) args+=("$1") ;;
+    esac
+    shift
+  done
+  [[ "${version}" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "not a version: ${version}"
+  local bin out
+  bin="$(install_claude_code "${version}")"
+  out="${ROOT}/docs/catalog/claude-code-${version}.json"
+  if [[ ${check} -eq 1 ]]; then
+    [[ -f "${out}" ]] || die "no committed catalog ${out} to check against"
+    local tmp
+    tmp="$(mktemp --suffix=.json)"
+    python3 "${ROOT}/tests/catalog/cli.py" generate --claude "${bin}" --out "${tmp}" "${args[@]}"
+    if cmp -s "${tmp}" "${out}"; then
+      echo "catalog ${version}: identical to ${out#"${ROOT}"/}"
+      rm -f "${tmp}"
+    else
+      diff -u "${out}" "${tmp}" | head -n 100
+      rm -f "${tmp}"
+      die "catalog ${version} differs from the committed one (above)"
+    fi
+  else
+    python3 "${ROOT}/tests/catalog/cli.py" generate --claude "${bin}" --out "${out}" "${args[@]}"
+  fi
+}
+
+# Has Claude Code changed? Generate the catalog of npm's current `latest` and print what differs
+# from the newest committed catalog. Exit 0: nothing; 1: the newest release emits something else
+# (a scheduled job flags it); 2: the check itself failed (npm, install, a session).
+#   --base VERSION|FILE  compare against this catalog (default: the newest in docs/catalog)
+#   --new VERSION|FILE   the other side: a catalog file, or a version to install and generate
+#                        (default: npm's latest)
+drift_fail() { printf '\nDRIFT CHECK FAILED: %s\n' "$*" >&2; exit 2; }
+do_drift() {
+  local base="" new=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --base) base="${2:-}"; [[ -n "${base}" ]] || drift_fail "--base needs a version or a file"; shift ;;
+      --new) new="${2:-}"; [[ -n "${new}" ]] || drift_fail "--new needs a version or a file"; shift ;;
+      *) drift_fail "unknown argument $1 (--base VERSION|FILE, --new VERSION|FILE)" ;;
+    esac
+    shift
+  done
+  if [[ -z "${base}" ]]; then
+    base="$(claude_code_versions | tail -n1)" || drift_fail "cannot list docs/catalog"
+    [[ -n "${base}" ]] || drift_fail "no catalog in docs/catalog"
+  fi
+  [[ -f "${base}" ]] || base="${ROOT}/docs/catalog/claude-code-${base}.json"
+  [[ -f "${base}" ]] || drift_fail "no catalog ${base}"
+  local tmp=""
+  if [[ -z "${new}" || ! -f "${new}" ]]; then
+    if [[ -z "${new}" ]]; then
+      command -v npm >/dev/null || apt_install nodejs npm || drift_fail "no npm"
+      new="$(npm view "${CLAUDE_CODE_PACKAGE}@latest" version)" || drift_fail "npm view ${CLAUDE_CODE_PACKAGE} failed"
+      echo "npm's latest ${CLAUDE_CODE_PACKAGE}: ${new}" >&2
+    fi
+    [[ "${new}" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || drift_fail "not a version or a file: ${new}"
+    local bin
+    bin="$(install_claude_code "${new}")" || drift_fail "cannot install ${CLAUDE_CODE_PACKAGE}@${new}"
+    tmp="$(mktemp --suffix=.json)"
+    python3 "${ROOT}/tests/catalog/cli.py" generate --claude "${bin}" --out "${tmp}" >&2 \
+      || { rm -f "${tmp}"; drift_fail "generating the catalog of ${new} failed (above)"; }
+    new="${tmp}"
+  fi
+  local rc=0
+  python3 "${ROOT}/tests/catalog/cli.py" diff "${base}" "${new}" || rc=$?
+  [[ -n "${tmp}" ]] && rm -f "${tmp}"
+  return "${rc}"
 }
 
 # --- deploy and doctor: the product, on one local container or on your servers ----------
@@ -548,6 +664,17 @@ main() {
     molecule-destroy) ensure_env; cd "${ROOT}"; molecule destroy -s "${1:?scenario}"; return ;;
     deploy) do_deploy "$@"; return ;;
     doctor) do_doctor "$@"; return ;;
+    catalog) stage catalog do_catalog "$@" ;;
+    drift)
+      # Not a stage: its exit status is the answer (0 same, 1 different, 2 the check failed).
+      # set -e must hold inside, so not in an `||` list (see stage()).
+      local rc
+      set +e
+      (set -e; cd "${ROOT}"; do_drift "$@")
+      rc=$?
+      set -e
+      return "${rc}"
+      ;;
     all)
       stage setup do_setup
       stage lint do_lint
@@ -558,7 +685,7 @@ main() {
       stage molecule do_molecule
       ;;
     -h | --help | help)
-      sed -n '2,11p' "${BASH_SOURCE[0]}"
+      sed -n '2,15p' "${BASH_SOURCE[0]}"
       sed -n '/^# --- deploy and doctor/,/^$/p' "${BASH_SOURCE[0]}" | sed '1d'
       return ;;
     *) die "unknown stage '${cmd}' (tests/harness.sh --help)" ;;

@@ -11,7 +11,11 @@ and any dummy ``ANTHROPIC_API_KEY``.  It never contacts anything else.
 Usage::
 
     python3 fake_messages_api.py --port 8787 [--bind 127.0.0.1] [--dump-dir DIR] [--fail-once LABEL:STATUS]
-                                 [--delay SECONDS]
+                                 [--delay SECONDS] [--script NAME] [--fail-always PATTERN:STATUS]
+                                 [--retry-after-ms MS]
+
+``--port 0`` picks a free port; the first line on stderr says which
+(``listening on http://127.0.0.1:PORT``).
 
 Endpoints
 ---------
@@ -53,9 +57,35 @@ reply would be ``LABEL`` (as logged: ``main/bash``, ``subagent/final``, ...)
 with that HTTP status and the Anthropic error type that goes with it, and the
 following ones normally.  Claude Code retries a 529 and reports nothing when
 the retry succeeds; it emits an ``api_error`` event only for a request that
-finally fails (a 400 is not retried).  The stack scenario uses ``subagent/final:400``: the subagent's
+finally fails (2.1.197 does not retry a 400; 2.1.332 does).  The stack scenario uses ``subagent/final:400``: the subagent's
 last request fails, Claude Code emits ``api_error`` (with the subagent's
 ``query_source``), the subagent ends, and the session completes normally.
+
+``--script NAME`` plays another scripted session instead (the catalog's
+scenarios, tests/catalog/scenarios.py); without it the script above is played
+exactly as described.  The other scripts answer subagents and side requests as
+above, and their main loop does:
+
+* ``simple``: one text answer, no tool;
+* ``tool-error``: Bash ``ls missing-file.txt`` (exits 2), a Read of a missing
+  file, a text answer;
+* ``permission-denied``: Bash ``python3 -c 'print(6 * 7)'`` (no rule allows it,
+  so ``-p`` denies it), a text answer;
+* ``agents``: an Agent subagent with ``run_in_background: false`` (and
+  ``model: "haiku"``), then one with ``run_in_background: true`` whose prompt
+  carries ``SUBAGENT-TASK-BACKGROUND`` (labels ``subagent-background/...``),
+  then a text answer.  The background subagent's last reply is held until the
+  main loop's final answer has been sent, so it always finishes late;
+* ``mcp``: the tool ``mcp__telemetry-test__word_count`` of
+  tests/claude/mcp_stdio_server.py, a text answer;
+* ``skill``: the Skill tool with the project skill ``telemetry-check``, a text
+  answer.
+
+``--fail-always PATTERN:STATUS`` (repeatable) answers EVERY request whose label
+matches the fnmatch pattern (``subagent/*``) with that HTTP error: a persistent
+failure, which Claude Code retries until it gives up.  ``--retry-after-ms``
+adds that header to the scripted errors (measured: Claude Code 2.1.197 and
+2.1.332 still back off for their own delays on a 529).
 
 The ``model`` field of every reply echoes the model the request asked for.
 Usage numbers are deterministic, realistic and non-zero in all four token
@@ -67,6 +97,7 @@ each of them.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import itertools
 import json
 import os
@@ -258,10 +289,132 @@ def side_reply(body: dict) -> tuple[str, list]:
     return "side/text", [text("OK.")]
 
 
-def decide(body: dict) -> tuple[str, list]:
+# --------------------------------------------------------------------------
+# The other scripts (--script NAME), for the catalog's scenarios
+# (tests/catalog/scenarios.py).  Each is a list of main-loop steps; the
+# subagent and side requests are answered as in the stack script.
+# --------------------------------------------------------------------------
+
+BACKGROUND_MARKER = "SUBAGENT-TASK-BACKGROUND"
+# The MCP server of tests/claude/mcp_stdio_server.py and the project skill the
+# catalog's scenarios install; Claude Code names an MCP tool mcp__<server>__<tool>.
+MCP_TOOL = "mcp__telemetry-test__word_count"
+SKILL_NAME = "telemetry-check"
+FINAL_TEXT = "Done."
+
+
+def _final() -> tuple[str, list]:
+    return "main/final", [text(FINAL_TEXT)]
+
+
+def _script_simple(body: dict, step: int) -> tuple[str, list]:
+    """One text answer, no tools: a session that only makes requests."""
+    return _final()
+
+
+def _script_tool_error(body: dict, step: int) -> tuple[str, list]:
+    """A Bash command that exits non-zero, then a Read of a missing file."""
+    if step == 0:
+        return "main/bash-fails", [
+            text("Let me list a file that does not exist."),
+            tool_use("Bash", {"command": "ls missing-file.txt", "description": "List a missing file"}),
+        ]
+    if step == 1:
+        return "main/read-fails", [
+            tool_use("Read", {"file_path": os.path.join(working_directory(body), "missing-file.txt")}),
+        ]
+    return _final()
+
+
+def _script_permission_denied(body: dict, step: int) -> tuple[str, list]:
+    """A Bash command that no rule allows and that is not read-only: denied in -p mode."""
+    if step == 0:
+        return "main/bash-denied", [
+            text("Let me run a Python one-liner."),
+            tool_use("Bash", {"command": "python3 -c 'print(6 * 7)'", "description": "Compute a number"}),
+        ]
+    return _final()
+
+
+def _agent_input(body: dict, marker: str, background: bool, model: str | None) -> dict:
+    agent_input = {
+        "description": "List project files" + (" (background)" if background else ""),
+        "prompt": f"{marker}: list the files in the current directory and report them.",
+        "subagent_type": "general-purpose",
+        "run_in_background": background,
+    }
+    if model and agent_model_override(body):
+        agent_input["model"] = model
+    return agent_input
+
+
+def _script_agents(body: dict, step: int) -> tuple[str, list]:
+    """A foreground subagent (run_in_background false, on the haiku alias), then a
+    background one (run_in_background true, the main model).  The background
+    subagent's last reply is held until the main loop has had its final answer,
+    so it always finishes late (see Handler._hold)."""
+    tool = agent_tool_name(body)
+    if step == 0:
+        return "main/agent-foreground", [
+            text("Let me ask a subagent to list the files, and wait for it."),
+            tool_use(tool, _agent_input(body, SUBAGENT_MARKER, False, SECOND_MODEL_ALIAS)),
+        ]
+    if step == 1:
+        return "main/agent-background", [
+            text("And another one in the background."),
+            tool_use(tool, _agent_input(body, BACKGROUND_MARKER, True, None)),
+        ]
+    return _final()
+
+
+def _script_mcp(body: dict, step: int) -> tuple[str, list]:
+    """A call of the MCP server's tool (tests/claude/mcp_stdio_server.py)."""
+    if step == 0:
+        return "main/mcp", [
+            text("Let me count the words with the MCP tool."),
+            tool_use(MCP_TOOL, {"text": "one two three"}),
+        ]
+    return _final()
+
+
+def _script_skill(body: dict, step: int) -> tuple[str, list]:
+    """The Skill tool with the project skill the scenario installs (.claude/skills/)."""
+    if step == 0:
+        return "main/skill", [tool_use("Skill", {"skill": SKILL_NAME})]
+    return _final()
+
+
+SCRIPTS = {
+    "stack": main_loop_reply,
+    "simple": _script_simple,
+    "tool-error": _script_tool_error,
+    "permission-denied": _script_permission_denied,
+    "agents": _script_agents,
+    "mcp": _script_mcp,
+    "skill": _script_skill,
+}
+
+
+def subagent_label_prefix(first_user_text: str) -> str | None:
+    if BACKGROUND_MARKER in first_user_text:
+        return "subagent-background"
+    if SUBAGENT_MARKER in first_user_text:
+        return "subagent"
+    return None
+
+
+def decide(body: dict, script: str = "stack") -> tuple[str, list]:
     messages = body.get("messages") or []
     first_user = next((m for m in messages if m.get("role") == "user"), {})
     step = count_tool_results(messages)
+    if script != "stack":
+        prefix = subagent_label_prefix(_user_text(first_user))
+        if prefix:
+            label, content = subagent_reply(body, step)
+            return label.replace("subagent", prefix, 1), content
+        if body.get("tools"):
+            return SCRIPTS[script](body, step)
+        return side_reply(body)
     if SUBAGENT_MARKER in _user_text(first_user):
         return subagent_reply(body, step)
     if body.get("tools"):
@@ -358,8 +511,19 @@ class Handler(BaseHTTPRequestHandler):
     # Seconds to wait before each /v1/messages reply: a slow model, so that a session lasts
     # long enough for a fault to be injected in its middle (the faults scenario).
     delay: float = 0.0
+    # --script: which scripted session to play (SCRIPTS); "stack" is the one described above.
+    script: str = "stack"
+    # --fail-always: (label pattern, HTTP status) pairs; every request whose label matches
+    # (fnmatch) is answered with that error.
+    fail_always: list = []
+    # --retry-after-ms: sent as retry-after-ms with every scripted error, when set.
+    retry_after_ms: int | None = None
     _failed: set = set()
     _failed_lock = threading.Lock()
+    # Set once the main loop's final answer has been sent (the agents script holds the
+    # background subagent's last reply until then).
+    main_final_sent = threading.Event()
+    HOLD_TIMEOUT = 30.0
 
     def log_message(self, fmt, *args):  # quiet default access log
         pass
@@ -378,8 +542,29 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: int, etype: str, message: str) -> None:
-        self._send_json(status, {"type": "error", "error": {"type": etype, "message": message}})
+    def _error(self, status: int, etype: str, message: str, headers: dict | None = None) -> None:
+        data = json.dumps({"type": "error", "error": {"type": etype, "message": message}}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("request-id", f"req_fake{_next_id():06d}")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _scripted_failure(self, label: str) -> int | None:
+        """The HTTP status to answer this request with, or None to answer it normally."""
+        if label in self.fail_once:
+            with self._failed_lock:
+                fail = label not in self._failed
+                self._failed.add(label)
+            if fail:
+                return self.fail_once[label]
+        for pattern, status in self.fail_always:
+            if fnmatch.fnmatchcase(label, pattern):
+                return status
+        return None
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -425,18 +610,21 @@ class Handler(BaseHTTPRequestHandler):
         model = body.get("model") or "claude-sonnet-4-5"
         if self.delay:
             time.sleep(self.delay)
-        label, content = decide(body)
+        label, content = decide(body, self.script)
         kind = label.split("/", maxsplit=1)[0]
+        if kind.startswith("subagent"):
+            kind = "subagent"
         step = count_tool_results(body.get("messages") or [])
-        if label in self.fail_once:
-            with self._failed_lock:
-                fail = label not in self._failed
-                self._failed.add(label)
-            if fail:
-                status = self.fail_once[label]
-                etype = ERROR_TYPES.get(status, "api_error")
-                log(f"POST {self.path} model={model} -> {label}: scripted {status} {etype} (once)")
-                return self._error(status, etype, f"{etype} (scripted by fake-messages-api)")
+        status = self._scripted_failure(label)
+        if status is not None:
+            etype = ERROR_TYPES.get(status, "api_error")
+            log(f"POST {self.path} model={model} -> {label}: scripted {status} {etype}")
+            headers = {} if self.retry_after_ms is None else {"retry-after-ms": str(self.retry_after_ms)}
+            return self._error(status, etype, f"{etype} (scripted by fake-messages-api)", headers)
+        if label == "subagent-background/final":
+            # Finish late, after the main loop's final answer: deterministic, whatever the timing.
+            if not self.main_final_sent.wait(self.HOLD_TIMEOUT):
+                log(f"{label}: main/final did not come within {self.HOLD_TIMEOUT} s; answering anyway")
         u = usage_for(kind, step)
         stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
         message = {
@@ -457,6 +645,8 @@ class Handler(BaseHTTPRequestHandler):
             n = _next_id()
             with open(os.path.join(self.dump_dir, f"{n:04d}-{label.replace('/', '_')}.json"), "w") as f:
                 json.dump({"path": self.path, "headers": dict(self.headers), "body": body}, f, indent=1)
+        if label == "main/final":
+            self.main_final_sent.set()
         if not body.get("stream"):
             return self._send_json(200, message)
         self.send_response(200)
@@ -493,8 +683,18 @@ def main(argv=None) -> int:
                    help="answer the first request whose reply label is LABEL with this HTTP error (repeatable)")
     p.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long before answering each /v1/messages request (a slow model)")
+    p.add_argument("--script", default="stack", choices=sorted(SCRIPTS),
+                   help="the scripted session to play (default: stack, the one the stack scenario uses)")
+    p.add_argument("--fail-always", action="append", default=[], metavar="PATTERN:STATUS",
+                   help="answer every request whose reply label matches PATTERN (fnmatch, e.g. 'subagent/*') "
+                        "with this HTTP error (repeatable)")
+    p.add_argument("--retry-after-ms", type=int, metavar="MS",
+                   help="send this retry-after-ms header with every scripted error (fast retries)")
     args = p.parse_args(argv)
     Handler.delay = args.delay
+    Handler.script = args.script
+    Handler.retry_after_ms = args.retry_after_ms
+    Handler.fail_always = [(pattern, int(status)) for pattern, status in (f.rsplit(":", 1) for f in args.fail_always)]
     Handler.fail_once = {label: int(status) for label, status in (f.rsplit(":", 1) for f in args.fail_once)}
     if args.dump_dir:
         os.makedirs(args.dump_dir, exist_ok=True)
