@@ -14,124 +14,53 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import re
-import socket
-import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+# pylint: disable=wrong-import-position,import-error
+from tcc_sessions import CONTENT_OPT_INS, ROOT, claude_bins, container_ip, free_port, run_session  # noqa: E402,F401
+from tcc_sessions import session_env as _session_env  # noqa: E402
+from tcc_sessions import start_messages_api as _start_messages_api  # noqa: E402
+
 CONTAINER = "tcc-stack-trixie"
 SESSIONS_FILE = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "sessions.jsonl"
 # A string that must never reach storage: it is in the prompt and in the repository's URL.
 MARKER = f"tccmarker{uuid.uuid4().hex[:12]}"
-CACHE = pathlib.Path(os.environ.get("TCC_CACHE") or pathlib.Path.home() / ".cache" / "telemetry.claude_code")
-
-
-def claude_bins() -> dict:
-    """{version: claude executable} of every supported Claude Code, oldest first.
-
-    tests/harness.sh exports TCC_CLAUDE_BINS ("2.1.197=/path 2.1.332=/path"); without it, the
-    versions of docs/catalog/claude-code-<version>.json in the harness's cache.
-    """
-    pairs = [item.split("=", 1) for item in os.environ.get("TCC_CLAUDE_BINS", "").split() if "=" in item]
-    if not pairs:
-        versions = {re.search(r"claude-code-([0-9.]+?)\.json$", p.name).group(1)
-                    for p in (ROOT / "docs" / "catalog").glob("claude-code-*.json") if not p.name.endswith(".models.json")}
-        pairs = [(v, str(CACHE / f"claude-code-{v}" / "node_modules" / ".bin" / "claude")) for v in versions]
-    bins = dict(sorted(pairs, key=lambda p: tuple(int(x) for x in p[0].split("."))))
-    assert bins, "no supported Claude Code: run tests/harness.sh setup"
-    return bins
-
-
 VERSIONS = list(claude_bins())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+_free_port = free_port
 
 
 def _container_ip() -> str:
-    return subprocess.check_output(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", CONTAINER],
-        text=True,
-    ).strip()
-
-
-# Every content opt-in the client has (Claude Code 2.1.332; 2.1.197 ignores those it does not
-# know), traces included: the collector's defaults must keep all of it out of storage.
-CONTENT_OPT_INS = {
-    "OTEL_LOG_USER_PROMPTS": "1",
-    "OTEL_LOG_TOOL_DETAILS": "1",
-    "OTEL_LOG_TOOL_CONTENT": "1",
-    "OTEL_LOG_ASSISTANT_RESPONSES": "1",
-    "OTEL_LOG_RAW_API_BODIES": "1",
-    "OTEL_METRICS_INCLUDE_REPOSITORY": "1",
-    "OTEL_RESOURCE_INCLUDE_HOST": "1",
-    "OTEL_TRACES_EXPORTER": "otlp",
-    "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA": "1",
-    "OTEL_TRACES_EXPORT_INTERVAL": "1000",
-}
+    return container_ip(CONTAINER)
 
 
 def session_env(endpoint: str, api_port: int, protocol: str = "http/protobuf", version: str | None = None) -> dict:
-    """The environment of a scripted session that exports to `endpoint` (no token here)."""
-    version = version or VERSIONS[-1]
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/root"),
-        "LANG": "C.UTF-8",
-        "CLAUDE_BIN": claude_bins()[version],
-        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{api_port}",
-        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
-        "OTEL_METRICS_EXPORTER": "otlp",
-        "OTEL_LOGS_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-        "OTEL_METRIC_EXPORT_INTERVAL": "2000",
-        "OTEL_LOGS_EXPORT_INTERVAL": "1000",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        # A team label (Claude Code copies resource attributes onto every series).
-        "OTEL_RESOURCE_ATTRIBUTES": "team=platform,cost_center=4711",
+    """A scripted session with every content opt-in on and the marker in its prompt and repository URL."""
+    return _session_env(
+        endpoint, api_port, version or VERSIONS[-1], protocol,
         # The developer opts in to every kind of content: the collector's defaults must still
         # keep all of it out of Prometheus, the Loki export and anything else (test_privacy.py).
         **CONTENT_OPT_INS,
         # The marker in the prompt, and in the repository's URL (run_session.sh makes the work
         # directory a git repository; this gives it a remote).
-        "CLAUDE_PROMPT": f"Create hello.py that prints a greeting ({MARKER}), run it, read it back, change the "
-                         "greeting, then have a subagent list the files.",
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "remote.origin.url",
-        "GIT_CONFIG_VALUE_0": f"https://git.example.invalid/acme/{MARKER}.git",
-    }
+        CLAUDE_PROMPT=f"Create hello.py that prints a greeting ({MARKER}), run it, read it back, change the "
+                      "greeting, then have a subagent list the files.",
+        GIT_CONFIG_COUNT="1",
+        GIT_CONFIG_KEY_0="remote.origin.url",
+        GIT_CONFIG_VALUE_0=f"https://git.example.invalid/acme/{MARKER}.git",
+    )
 
 
 def start_messages_api():
-    """The Messages API stand-in on a free loopback port: (process, port)."""
-    port = _free_port()
-    api = subprocess.Popen(  # pylint: disable=consider-using-with
-        # The subagent's last request fails once (HTTP 400): Claude Code emits a real api_error
-        # event, and the session still completes (tests/claude/fake_messages_api.py).
-        [sys.executable, str(ROOT / "tests/claude/fake_messages_api.py"), "--port", str(port),
-         "--fail-once", "subagent/final:400"],
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)
-    return api, port
+    """The Messages API stand-in on a free loopback port: (process, port).
 
-
-def run_session(env: dict) -> dict:
-    out = subprocess.run(
-        ["bash", str(ROOT / "tests/claude/run_session.sh")],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert out.returncode == 0, f"claude session failed: {out.stderr}\n{out.stdout}"
-    return json.loads(out.stdout)
+    The subagent's last request fails once (HTTP 400): Claude Code 2.1.197 emits a real
+    api_error event and the session completes (2.1.332 retries a 400 and emits none).
+    """
+    return _start_messages_api("--fail-once", "subagent/final:400")
 
 
 def _token() -> str:
