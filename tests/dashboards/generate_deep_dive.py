@@ -219,10 +219,11 @@ layout.add(8, [
               "and HTTP status.",
               [loki(count("api_error", "$__interval", by="model, status_code"), legend="{{model}} {{status_code}}")],
               ts_field("short", 0, draw="bars"), timeseries_options(["sum"]))),
-    (16, logs("API Error Log", "Every api_error event: model, HTTP status, attempts, the error, where the request "
-              "came from (sdk/repl: the main loop; agent:...: a subagent) and the session.",
-              events("api_error") + ' | line_format "{{.model}} {{.status_code}} after {{.attempt}} attempt(s): '
-              '{{.error}} ({{.query_source}}) session {{.session_id}}"')),
+    (16, logs("API Error Log", "Every api_error event: model, HTTP status, attempts, where the request came from "
+              "(query_source) and the session. The error message itself is content (it can quote files and paths): "
+              "the collector keeps it only with otel_collector_log_error_messages.",
+              events("api_error") + ' | line_format "{{.model}} {{.status_code}} after {{.attempt}} attempt(s) '
+              '({{.query_source}}) session {{.session_id}}"')),
 ])
 
 # ---------------------------------------------------------------- 7. Session trace
