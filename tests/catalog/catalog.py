@@ -164,6 +164,19 @@ def emitted_job_values(catalogs: dict = None) -> set:
     return values
 
 
+def collector_derived_fields() -> dict:
+    """{Loki field: events} of the attributes the collection's collector adds to events itself,
+    derived from content before it drops that content (roles/otel_collector/vars/main/attributes.yml,
+    `_otel_collector_derived_attributes`): not Claude Code's, so in no catalog."""
+    policy = ROOT / "roles" / "otel_collector" / "vars" / "main" / "attributes.yml"
+    text = policy.read_text(encoding="utf-8")
+    block = re.search(r"^_otel_collector_derived_attributes:\n((?:  .*\n)+)", text, re.M)
+    derived = {}
+    for key, events in re.findall(r"^  ([A-Za-z0-9_.]+): \[([^\]]*)\]$", block.group(1) if block else "", re.M):
+        derived[loki_field(key)] = {e.strip() for e in events.split(",") if e.strip()}
+    return derived
+
+
 def emitted_loki_fields(catalogs: dict = None, events=None) -> dict:
     """{field: {"values": set of values or {"varies"}, "events": set of event names,
     "versions": set}}: the Loki fields of Claude Code's events in every supported version
@@ -186,6 +199,13 @@ def emitted_loki_fields(catalogs: dict = None, events=None) -> dict:
                 entry["values"] |= _values(spec)
                 entry["events"].add(event)
                 entry["versions"].add(version)
+    for field, derived_events in collector_derived_fields().items():
+        wanted = derived_events if events is None else derived_events & set(events)
+        if wanted:
+            entry = fields.setdefault(field, {"values": set(), "events": set(), "versions": set()})
+            entry["values"].add(VARIES)
+            entry["events"] |= wanted
+            entry["versions"] |= set(catalogs)
     return fields
 
 
@@ -194,7 +214,9 @@ def emitted_loki_fields(catalogs: dict = None, events=None) -> dict:
 # the scrape target; otel_scope_*: the instrumentation scope (exporter); le: histogram buckets;
 # __name__: PromQL's own.
 PROMETHEUS_ADDED_LABELS = {"job", "instance", "otel_scope_name", "otel_scope_version", "otel_scope_schema_url",
-                           "le", "__name__"}
+                           "le", "__name__",
+                           # the collector's own: each counter stream's start (roles/otel_collector)
+                           "stream_start"}
 # Structured metadata Loki adds to every OTLP log record (grafana/loki pkg/loghttp/push/otlp.go,
 # otlpLogToPushEntry: observed_timestamp, severity_*, flags, trace_id, span_id,
 # dropped_attributes_count; the scope's name and version), and detected_level (Loki's log level

@@ -46,7 +46,8 @@ ACTIVE = "claude_code_active_time_seconds_total"
 SESSIONS = "claude_code_session_count_total"
 COMMITS = "claude_code_commit_count_total"
 PULL_REQUESTS = "claude_code_pull_request_count_total"
-EVENTS = '{service_name="claude-code"}'
+# The CLI's events (service.name claude-code) and Desktop's (claude-code-desktop).
+EVENTS = '{service_name=~"claude-code.*"}'
 ACCEPTED = DECISIONS + '{decision="accept"}'
 ADDED = LINES + '{type="added"}'
 REMOVED = LINES + '{type="removed"}'

@@ -65,17 +65,30 @@ def stat(title, description, expr, unit="short", decimals=0, no_value="0"):
 
 # ---------------------------------------------------------------- 1. Sessions and prompts
 layout.row("Sessions and Prompts")
+# A background subagent that finishes starts a turn of its own, from a <task-notification>
+# prompt Claude Code writes itself (measured with 2.1.197 and 2.1.332): the collector marks it
+# (tcc_prompt_kind, derived from the prompt text when the client sends it), and the prompt panels
+# leave it out.
+TYPED = ' | tcc_prompt_kind!="task_notification"'
+NOTIFICATION = ' | tcc_prompt_kind="task_notification"'
 layout.add(8, [
-    (4, stat("Prompts", "User prompts (user_prompt events) in the time range.",
-             f"{count('user_prompt')} or vector(0)")),
-    (4, stat("Sessions", "Sessions with at least one event in the time range.",
+    (4, stat("Prompts", "Prompts the developers sent (user_prompt events) in the time range, without the turns "
+             "Claude Code starts itself when a background subagent finishes (marked by the collector when the "
+             "client sends prompt text; otherwise they are counted here).",
+             f"{count('user_prompt', extra=TYPED)} or vector(0)")),
+    (4, stat("Sessions", "Sessions with at least one event in the time range (the CLI and Desktop).",
              f"count(sum by (session_id) (count_over_time({EVENTS}{SESSION} [$__range]))) or vector(0)")),
-    (8, panel("timeseries", "Prompts over Time", "User prompts per interval.",
-              [loki(count("user_prompt", "$__interval"), legend="Prompts")],
+    (4, stat("Background Subagent Turns", "Turns Claude Code started itself to report a background subagent's "
+             "result (<task-notification> prompts). Known only when the client sends prompt text "
+             "(OTEL_LOG_USER_PROMPTS): the collector reads it, marks the turn and drops the text.",
+             f"{count('user_prompt', extra=NOTIFICATION)} or vector(0)")),
+    (4, panel("timeseries", "Prompts over Time", "Prompts the developers sent per interval (without background "
+              "subagent turns).",
+              [loki(count("user_prompt", "$__interval", extra=TYPED), legend="Prompts")],
               ts_field("short", 0, draw="bars"), timeseries_options(["sum", "max"]))),
     (8, panel("table", "Sessions", "Sessions in the time range: prompts and API requests. Copy a session_id into "
               "the variable above to follow one session.",
-              [loki(count("user_prompt", by="session_id"), "A", instant=True),
+              [loki(count("user_prompt", by="session_id", extra=TYPED), "A", instant=True),
                loki(count("api_request", by="session_id"), "B", instant=True)],
               {"defaults": {"unit": "short", "decimals": 0, "thresholds": thresholds(),
                             "noValue": "none in the time range", "color": {"mode": "thresholds"},
@@ -85,10 +98,11 @@ layout.add(8, [
                                            "session_id": "Session"}))),
 ])
 layout.add(8, [
-    (24, logs("Prompt Log", "Every user prompt with its session and length (the text only when prompts are "
-              "logged: OTEL_LOG_USER_PROMPTS on the client and otel_collector_log_prompts on the collector).",
+    (24, logs("Prompt Log", "Every user prompt with its session, length and kind (typed, or a background "
+              "subagent's task notification; empty when the client sends no prompt text). The text is never "
+              "stored unless otel_collector_log_prompts is on.",
               events("user_prompt") + ' | line_format "session {{.session_id}}: prompt of {{.prompt_length}} '
-              'characters"')),
+              'characters {{.tcc_prompt_kind}}"')),
 ])
 
 # ---------------------------------------------------------------- 2. Tools
@@ -114,37 +128,74 @@ layout.add(8, [
               [loki(success, legend="Success rate")],
               ts_field("percent", 1, min=0, max=100), timeseries_options(["mean", "min"]))),
     (6, panel("piechart", "Tool Decisions", "Tool permission decisions (tool_decision events) in the time range by "
-              "decision and source (config, user, hook, ...).",
+              "decision and source (config, user, hook, ...). A tool refused by the permission rules in -p mode is "
+              "a reject (Claude Code 2.1.332; 2.1.197 emits nothing for it).",
               [loki(count("tool_decision", by="decision, source"), instant=True, legend="{{decision}} ({{source}})")],
               field("short", 0, no_value="no decisions"), pie_options())),
+])
+layout.add(7, [
+    (8, panel("piechart", "Permission Modes", "Tool decisions in the time range by the permission mode the session "
+              "ran in (permission_mode: default, acceptEdits, plan, ...; Claude Code 2.1.332).",
+              [loki(count("tool_decision", by="permission_mode"), instant=True, legend="{{permission_mode}}")],
+              field("short", 0, no_value="no decisions"), pie_options())),
+    (8, panel("piechart", "Tool Sources", "Tool decisions in the time range by where the tool comes from "
+              "(tool_source: builtin, mcp; Claude Code 2.1.332).",
+              [loki(count("tool_decision", by="tool_source"), instant=True, legend="{{tool_source}}")],
+              field("short", 0, no_value="no decisions"), pie_options())),
+    (8, panel("barchart", "Hooks Run", "Hook runs in the time range by hook event (PreToolUse, PostToolUse, Stop, "
+              "...; hook_execution_complete events), and how many of them blocked.",
+              [loki(count("hook_execution_complete", by="hook_event"), "A", instant=True, legend="{{hook_event}}"),
+               loki(f"sum by (hook_event) ({unwrap('sum_over_time', 'hook_execution_complete', 'num_blocking')})",
+                    "B", instant=True, legend="{{hook_event}} blocking")],
+              field("short", 0, no_value="no hooks"), barchart_options(), transformations=SERIES_TO_ROWS)),
 ])
 
 # ---------------------------------------------------------------- 3. MCP servers and skills
 layout.row("MCP Servers and Skills")
+MCP = ' | tool_name="mcp_tool"'
 layout.add(7, [
-    (12, panel("barchart", "MCP Tool Calls", "Calls of MCP tools (tool names mcp__<server>__<tool>) in the time "
-               "range.",
-               [loki(count("tool_result", by="tool_name", extra=' | tool_name=~"mcp__.+"'), instant=True,
-                     legend="{{tool_name}}")],
-               field("short", 0, no_value="no MCP tool calls"), barchart_options(), transformations=SERIES_TO_ROWS)),
-    (12, panel("timeseries", "Skill Uses", "Uses of the Skill tool per interval. The skill's name is in the "
-               "tool parameters, which the collector removes unless they are opted in.",
-               [loki(count("tool_result", "$__interval", extra=' | tool_name="Skill"'), legend="Skill uses")],
-               ts_field("short", 0, draw="bars"), timeseries_options(["sum"]))),
+    (8, panel("barchart", "MCP Tool Calls", "Calls of MCP tools in the time range, by server and tool. Claude Code "
+              "reports every MCP call as tool_name mcp_tool and names the server and the tool only in the tool "
+              "parameters (OTEL_LOG_TOOL_DETAILS on the client): the collector takes the names out before it drops "
+              "the parameters. Without them a call is counted with empty names.",
+              [loki(count("tool_result", by="mcp_server_name, mcp_tool_name", extra=MCP), instant=True,
+                    legend="{{mcp_server_name}} {{mcp_tool_name}}")],
+              field("short", 0, no_value="no MCP tool calls"), barchart_options(), transformations=SERIES_TO_ROWS)),
+    (8, panel("barchart", "MCP Server Connections", "MCP server connections and disconnections in the time range, "
+              "by server (mcp_server_connection events: names only).",
+              [loki(count("mcp_server_connection", by="server_name, status"), instant=True,
+                    legend="{{server_name}} {{status}}")],
+              field("short", 0, no_value="no MCP servers"), barchart_options(), transformations=SERIES_TO_ROWS)),
+    (8, panel("barchart", "Skills Activated", "Skills activated in the time range, by name and where the skill "
+              "comes from (skill_activated events).",
+              [loki(count("skill_activated", by="skill_name, skill_source"), instant=True,
+                    legend="{{skill_name}} ({{skill_source}})")],
+              field("short", 0, no_value="no skills"), barchart_options(), transformations=SERIES_TO_ROWS)),
 ])
 
 # ---------------------------------------------------------------- 4. Subagents
 layout.row("Subagents")
+# A subagent's outcome is not the Agent tool's result: in Claude Code 2.1.332 subagents run in
+# the background by default and the Agent tool result comes at launch, always a success. A
+# subagent that ends has subagent_completed; one whose requests finally failed has an api_error
+# or api_retries_exhausted from its query_source (agent:...), and in 2.1.332 no subagent_completed
+# (measured: docs/telemetry.md).
+AGENT_SOURCE = ' | query_source=~"agent:.+"'
 AGENT = ' | tool_name="Agent"'
-agent_failed = AGENT + ' | success="false"'
+subagent_failures = (f"({count('api_error', extra=AGENT_SOURCE)} or vector(0)) + "
+                     f"({count('api_retries_exhausted', extra=AGENT_SOURCE)} or vector(0))")
 layout.add(8, [
-    (6, stat("Subagent Runs", "Runs of the Agent tool (subagents) in the time range.",
+    (4, stat("Subagents Started", "Agent tool calls in the time range: subagents launched (the tool's result comes "
+             "at launch for a background subagent).",
              f"{count('tool_result', extra=AGENT)} or vector(0)")),
-    (6, stat("Subagent Failures", "Agent tool runs that failed (success=false) in the time range.",
-             f"{count('tool_result', extra=agent_failed)} or vector(0)")),
+    (4, stat("Subagents Completed", "Subagents that ended (subagent_completed events) in the time range.",
+             f"{count('subagent_completed')} or vector(0)")),
+    (4, stat("Subagent Request Failures", "Requests of subagents that finally failed in the time range: api_error "
+             "and api_retries_exhausted events from a subagent (query_source agent:...).", subagent_failures)),
     (6, panel("bargauge", "Subagents Completed by Type", "subagent_completed events in the time range by agent "
-              "type, with their average tokens and tool uses.",
-              [loki(count("subagent_completed", by="agent_type"), "A", instant=True, legend="{{agent_type}} runs"),
+              "type and whether it ran in the background (is_async), with their average tokens and tool uses.",
+              [loki(count("subagent_completed", by="agent_type, is_async"), "A", instant=True,
+                    legend="{{agent_type}} background={{is_async}} runs"),
                loki(unwrap("avg_over_time", "subagent_completed", "total_tokens", by="agent_type"), "B",
                     instant=True, legend="{{agent_type}} avg tokens"),
                loki(unwrap("avg_over_time", "subagent_completed", "total_tool_uses", by="agent_type"), "C",
@@ -155,7 +206,7 @@ layout.add(8, [
                "namePlacement": "auto", "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8,
                "maxVizHeight": 300})),
     (6, panel("timeseries", "Subagent Duration", "Average run time of completed subagents per interval "
-              "(duration_ms of subagent_completed).",
+              "(duration_ms of subagent_completed), by type.",
               [loki(unwrap("avg_over_time", "subagent_completed", "duration_ms", "$__interval", by="agent_type"),
                     legend="{{agent_type}}")],
               ts_field("ms", 0), timeseries_options(["mean", "max"]))),
@@ -210,6 +261,30 @@ layout.add(7, [
              "cost metric).",
              f"sum({unwrap('sum_over_time', 'api_request', 'cost_usd')}) or vector(0)", "currencyUSD", 4)),
 ])
+layout.add(7, [
+    (8, panel("timeseries", "Time to First Token", "95th percentile and average time to the first token of API "
+              "requests per interval (ttft_ms of api_request; Claude Code 2.1.332).",
+              [loki(unwrap("quantile_over_time", "api_request", "ttft_ms", "$__interval", by="model",
+                           param="0.95"), "A", legend="{{model}} p95"),
+               loki(by_model("avg_over_time", "ttft_ms", "$__interval"), "B", legend="{{model}} avg")],
+              ts_field("ms", 0), timeseries_options(["mean", "max"]))),
+    (8, panel("bargauge", "Cache Writes: 5 Minutes vs 1 Hour", "Cache-write tokens of the API requests in the time "
+              "range by how long the cache keeps them (cache_creation_5m_tokens, cache_creation_1h_tokens of "
+              "api_request; Claude Code 2.1.332). 1-hour writes cost more (the price list).",
+              [loki(f"sum({unwrap('sum_over_time', 'api_request', 'cache_creation_5m_tokens')})", "A", instant=True,
+                    legend="5 minutes"),
+               loki(f"sum({unwrap('sum_over_time', 'api_request', 'cache_creation_1h_tokens')})", "B", instant=True,
+                    legend="1 hour")],
+              field("short", 0, no_value="no cache writes"),
+              {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+               "orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True, "valueMode": "color",
+               "namePlacement": "auto", "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8,
+               "maxVizHeight": 300})),
+    (8, panel("piechart", "Providers", "API requests in the time range by provider (anthropic_provider: firstParty, "
+              "bedrock, vertex, ...; Claude Code 2.1.332).",
+              [loki(count("api_request", by="anthropic_provider"), instant=True, legend="{{anthropic_provider}}")],
+              field("short", 0, no_value="no requests"), pie_options())),
+])
 
 # ---------------------------------------------------------------- 6. API errors
 layout.row("API Errors")
@@ -217,7 +292,9 @@ layout.add(8, [
     (8, panel("timeseries", "API Errors over Time", "API requests that finally failed (api_error events: Claude "
               "Code retries first and reports a request only when no retry recovered it) per interval, by model "
               "and HTTP status.",
-              [loki(count("api_error", "$__interval", by="model, status_code"), legend="{{model}} {{status_code}}")],
+              [loki(count("api_error", "$__interval", by="model, status_code"), "A", legend="{{model}} {{status_code}}"),
+               loki(count("api_retries_exhausted", "$__interval", by="model, status_code"), "B",
+                    legend="{{model}} {{status_code}} retries exhausted")],
               ts_field("short", 0, draw="bars"), timeseries_options(["sum"]))),
     (16, logs("API Error Log", "Every api_error event: model, HTTP status, attempts, where the request came from "
               "(query_source) and the session. The error message itself is content (it can quote files and paths): "
@@ -243,8 +320,9 @@ SESSION_VARIABLE = {
 
 dashboard = dashboard(
     "claude-code-deep-dive", "Claude Code / Deep Dive",
-    "Claude Code's events in Loki: prompts, tools, decisions, MCP and skills, subagents, API requests and errors, "
-    "and a trace of one session (variable session_id).",
+    "Claude Code's events in Loki: prompts, tools, decisions and permission modes, hooks, MCP servers and skills, "
+    "subagents, API requests (latency, time to first token, cache writes, providers) and errors, and a trace of one "
+    "session (variable session_id).",
     layout.panels, variables=[SESSION_VARIABLE], time_from="now-6h", links=dashboard_links())
 
 

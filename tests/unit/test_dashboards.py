@@ -45,12 +45,11 @@ PROM_LABELS = {"job", "instance", "otel_scope_name", "otel_scope_version", "user
                # the stack's own series
                "receiver", "transport", "exporter", "data_type", "rule_group", "state", "integration", "tenant",
                "reason"}
-LOKI_FIELDS = {"service_name", "event_name", "session_id", "user_id", "prompt_length", "tool_name", "success",
-               "duration_ms", "decision", "source", "model", "cost_usd", "input_tokens", "output_tokens",
-               "cache_read_tokens", "cache_creation_tokens", "query_source", "agent_type", "total_tokens",
-               "total_tool_uses", "tool_input_size_bytes", "tool_result_size_bytes", "speed", "effort",
-               "response_length", "prompt_id", "tool_use_id", "terminal_type", "team", "cost_center",
-               "status_code", "attempt", "error"}
+# The Loki fields of Claude Code's events in a supported version (the catalogs, docs/catalog/),
+# and those the collector derives itself (roles/otel_collector/vars/main/attributes.yml).
+sys.path.insert(0, str(ROOT / "tests" / "catalog"))
+import catalog as _catalog  # noqa: E402  pylint: disable=wrong-import-position,import-error
+LOKI_FIELDS = set(_catalog.emitted_loki_fields()) | set(_catalog.collector_derived_fields())
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "or", "and", "unless", "offset", "bool"}
 
 
