@@ -217,9 +217,13 @@ panels[-3]["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] = {"mode": "l
 
 # ---------------------------------------------------------------- 7. Velocity & Distribution
 row("Velocity & Distribution")
-buckets = [("1-50", " | prompt_length <= 50"), ("51-200", " | prompt_length > 50 | prompt_length <= 200"),
-           ("201-1000", " | prompt_length > 200 | prompt_length <= 1000"),
-           ("1001-5000", " | prompt_length > 1000 | prompt_length <= 5000"), (">5000", " | prompt_length > 5000")]
+# Typed prompts only: the <task-notification> turns of background subagents (715-785 characters)
+# are left out when the collector could mark them (tcc_prompt_kind, docs/telemetry.md).
+TYPED = ' | tcc_prompt_kind!="task_notification"'
+buckets = [("1-50", TYPED + " | prompt_length <= 50"), ("51-200", TYPED + " | prompt_length > 50 | prompt_length <= 200"),
+           ("201-1000", TYPED + " | prompt_length > 200 | prompt_length <= 1000"),
+           ("1001-5000", TYPED + " | prompt_length > 1000 | prompt_length <= 5000"),
+           (">5000", TYPED + " | prompt_length > 5000")]
 add_row_panels(8, [
     (6, {"type": "timeseries", "title": "Code Modification Velocity",
          "description": "Lines added and removed per minute.",
@@ -232,8 +236,9 @@ add_row_panels(8, [
          "fieldConfig": ts_field("short", 0, displayName="${__field.labels.type} tokens/min"),
          "options": timeseries_options(["mean", "max", "last"], display="table")}),
     (6, {"type": "barchart", "title": "Prompt Length Distribution", "datasource": LOKI,
-         "description": "User prompts in the time range by length in characters (prompt_length of user_prompt "
-                        "events). From Loki.",
+         "description": "Prompts the developers typed in the time range by length in characters (prompt_length of "
+                        "user_prompt events), without the turns Claude Code starts itself for a background subagent "
+                        "when the collector could mark them. From Loki.",
          "targets": [target(loki_count("user_prompt", "$__range", extra=extra), chr(ord("A") + i), name, ds=LOKI,
                             instant=True) for i, (name, extra) in enumerate(buckets)],
          "transformations": SERIES_TO_ROWS,

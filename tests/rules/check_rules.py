@@ -237,8 +237,9 @@ def loki_rules() -> list[str]:
             exprs.append(expr)
             label = rule.get("alert") or rule.get("record")
             for selector in re.findall(r"\{([^}]*)\}", expr):
-                if selector.strip() != 'service_name="claude-code"':
-                    problems.append(f"{label}: stream selector must be {{service_name=\"claude-code\"}}, got {{{selector}}}")
+                # The CLI's (claude-code) and Desktop's (claude-code-desktop) events.
+                if selector.strip() != 'service_name=~"claude-code.*"':
+                    problems.append(f"{label}: stream selector must be {{service_name=~\"claude-code.*\"}}, got {{{selector}}}")
             for value in re.findall(r'event_name=~?"([^"]+)"', expr):
                 for event in value.split("|"):
                     if event not in events:
