@@ -171,9 +171,12 @@ setup_lint_parsers() {
   echo "promtool: ${TCC_PROMTOOL}; LogQL grammar: ${TCC_LOGQL_MODULES}"
 }
 
+# Debian 12 and 13, and Debian 14 "forky" (Prometheus 3.5 and Alertmanager 0.33 from its
+# packages), which this machine's debootstrap does not know yet (build-debian-testing.sh).
 setup_images() {
   bash "${ROOT}/tests/images/build-debian.sh" bookworm
   bash "${ROOT}/tests/images/build-debian.sh" trixie
+  bash "${ROOT}/tests/images/build-debian-testing.sh" forky
 }
 
 do_setup() {
