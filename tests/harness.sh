@@ -258,15 +258,16 @@ do_unit() {
   python -m pytest -q tests/unit "$@"
 }
 
-# The alert and recording rules: promtool check + test rules with the Prometheus of both test
-# images (2.53 and 2.42), structure checks, and the Loki ruler files' LogQL (tests/rules/run.sh).
+# The alert and recording rules: promtool check + test rules with the Prometheus of every test
+# image (3.5, 2.53 and 2.42), structure checks, and the Loki ruler files' LogQL (tests/rules/run.sh).
 do_rules() {
   ensure_env
   start_docker
   setup_images
   [[ -n "${TCC_PROMTOOL:-}" ]] || setup_lint_parsers >/dev/null
   cd "${ROOT}"
-  # Without TCC_PROMTOOL, run.sh takes both promtools (2.53 from the trixie image, 2.42 here).
+  # Without TCC_PROMTOOL, run.sh takes every promtool (3.5 from the forky image, 2.53 from the
+  # trixie image, 2.42 here) and fails when one of them cannot be had.
   env -u TCC_PROMTOOL bash tests/rules/run.sh
 }
 
