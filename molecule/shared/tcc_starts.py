@@ -1,34 +1,46 @@
-"""How often systemd started a unit since the container booted, from the journal.
+"""How often systemd started (and reloaded) a unit since the container booted, from the journal.
 
 A first install must start each service once: the role's service task starts it after
-everything is written, and its handlers must not restart (or reload) it again in the same run;
+everything is written, and its handlers must not restart or reload it again in the same run;
 a package's maintainer scripts must not start it first with the package's own configuration.
-systemd logs every successful start of a unit (a restart too) with the catalog message ID
-"Unit started", 39f53479d3a045ac8e11786248231fbf (systemd's src/systemd/sd-messages.h,
-SD_MESSAGE_UNIT_STARTED), tagged with UNIT=<unit>: counting those messages counts the starts,
-whoever asked for them. The containers boot fresh for each scenario, so the count covers the
-first converge, the idempotence run and whatever verify did before.
+systemd logs each job it completes on a unit with a catalog message ID and UNIT=<unit> (systemd's
+src/systemd/sd-messages.h): SD_MESSAGE_UNIT_STARTED "Started <unit>" for every start (a
+restart too), SD_MESSAGE_UNIT_RELOADING "Reloading <unit>" for every reload. Counting those
+counts what happened to the unit, whoever asked for it. The containers boot fresh for each
+scenario, so the counts cover the first converge, the idempotence run and verify so far.
 """
 
 from __future__ import annotations
 
 UNIT_STARTED = "39f53479d3a045ac8e11786248231fbf"
+UNIT_RELOADING = "d34d037fff1847e6ae669a370e694725"
 
 
-def starts(host, unit: str) -> list:
-    """The "Started <unit>" messages of this boot, with their times, oldest first."""
-    out = host.run(
-        "journalctl -b --no-pager -o short-iso MESSAGE_ID=%s UNIT=%s", UNIT_STARTED, unit)
+def _messages(host, unit: str, message_id: str) -> list:
+    out = host.run("journalctl -b --no-pager -o short-iso MESSAGE_ID=%s UNIT=%s", message_id, unit)
     assert out.rc == 0, out.stderr
     return [line for line in out.stdout.splitlines() if line.strip() and not line.startswith("-- ")]
 
 
+def starts(host, unit: str) -> list:
+    """The "Started <unit>" messages of this boot, with their times, oldest first."""
+    return _messages(host, unit, UNIT_STARTED)
+
+
+def reloads(host, unit: str) -> list:
+    """The "Reloading <unit>" messages of this boot, with their times, oldest first."""
+    return _messages(host, unit, UNIT_RELOADING)
+
+
 def assert_started_once(host, unit: str) -> None:
-    lines = starts(host, unit)
-    print(f"\n{unit} on {host.backend.get_hostname()}: started {len(lines)} time(s) since boot")
-    for line in lines:
+    """Started exactly once and never reloaded since boot (printed with the times)."""
+    started, reloaded = starts(host, unit), reloads(host, unit)
+    print(f"\n{unit} on {host.backend.get_hostname()}: started {len(started)} time(s), "
+          f"reloaded {len(reloaded)} time(s) since boot")
+    for line in started + reloaded:
         print("   ", line)
-    assert len(lines) == 1, f"{unit} was started {len(lines)} times, expected exactly once"
+    assert len(started) == 1, f"{unit} was started {len(started)} times, expected exactly once"
+    assert not reloaded, f"{unit} was reloaded {len(reloaded)} times, expected never"
 
 
 def journal_matches(host, unit: str, pattern: str) -> list:
