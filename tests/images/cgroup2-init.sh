@@ -16,6 +16,9 @@
 # systemd then runs in unified mode without controllers: units start, stop and are tracked as
 # usual; only cgroup resource limits (CPUQuota=, MemoryMax=) would have no effect, and the
 # collection's units set none. On a host with cgroup v2 this only execs systemd.
+# A removed container leaves its cgroups behind, empty (they hold no process), until a container
+# of the same name starts again and removes them: one small directory tree per forky platform
+# name, under /sys/fs/cgroup/unified/tcc-containers/.
 # The container needs what every test container gets: CAP_SYS_ADMIN, no seccomp or AppArmor
 # confinement, cgroupns host and /sys/fs/cgroup mounted read-write.
 set -eu
