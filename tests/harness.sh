@@ -208,9 +208,12 @@ setup_lint_parsers() {
   echo "promtool: ${TCC_PROMTOOL}; LogQL grammar: ${TCC_LOGQL_MODULES}"
 }
 
+# Debian 12 and 13, and Debian 14 "forky" (Prometheus 3.5 and Alertmanager 0.33 from its
+# packages), which this machine's debootstrap does not know yet (build-debian-testing.sh).
 setup_images() {
   bash "${ROOT}/tests/images/build-debian.sh" bookworm
   bash "${ROOT}/tests/images/build-debian.sh" trixie
+  bash "${ROOT}/tests/images/build-debian-testing.sh" forky
 }
 
 do_setup() {
@@ -294,15 +297,16 @@ do_unit() {
   python -m pytest -q tests/unit "$@"
 }
 
-# The alert and recording rules: promtool check + test rules with the Prometheus of both test
-# images (2.53 and 2.42), structure checks, and the Loki ruler files' LogQL (tests/rules/run.sh).
+# The alert and recording rules: promtool check + test rules with the Prometheus of every test
+# image (3.5, 2.53 and 2.42), structure checks, and the Loki ruler files' LogQL (tests/rules/run.sh).
 do_rules() {
   ensure_env
   start_docker
   setup_images
   [[ -n "${TCC_PROMTOOL:-}" ]] || setup_lint_parsers >/dev/null
   cd "${ROOT}"
-  # Without TCC_PROMTOOL, run.sh takes both promtools (2.53 from the trixie image, 2.42 here).
+  # Without TCC_PROMTOOL, run.sh takes every promtool (3.5 from the forky image, 2.53 from the
+  # trixie image, 2.42 here) and fails when one of them cannot be had.
   env -u TCC_PROMTOOL bash tests/rules/run.sh
 }
 

@@ -3,10 +3,12 @@
 # under /usr) into the cache, from the collection's test image of a Debian release, and print
 # the directory holding them (last line of stdout).
 #
-#   tests/rules/fetch-prometheus.sh [trixie|bookworm]     (default trixie: Prometheus 2.53.3)
+#   tests/rules/fetch-prometheus.sh [forky|trixie|bookworm]
+#                                     (default trixie: 2.53.3; forky: 3.5.3, bookworm: 2.42.0)
 #
 # The packages come from that release's own apt sources inside a throwaway container of
-# tcc-debian:<release> (tests/images/build-debian.sh); the host needs docker. Idempotent.
+# tcc-debian:<release> (tests/images/build-debian.sh, build-debian-testing.sh for forky); the host
+# needs docker. Idempotent.
 set -euo pipefail
 RELEASE="${1:-trixie}"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
@@ -20,7 +22,7 @@ command -v docker >/dev/null || { echo "fetch-prometheus: docker is needed" >&2;
 docker image inspect "tcc-debian:${RELEASE}" >/dev/null 2>&1 \
   || { echo "fetch-prometheus: no image tcc-debian:${RELEASE} (tests/images/build-debian.sh)" >&2; exit 1; }
 mkdir -p "${DEST}"
-# Debian 12 ships promtool inside the prometheus package; Debian 13 has a promtool package.
+# Debian 12 ships promtool inside the prometheus package; Debian 13 and 14 have a promtool package.
 docker run --rm -v "${DEST}:/out" "tcc-debian:${RELEASE}" sh -c '
   set -e
   apt-get update -qq >/dev/null

@@ -3,8 +3,9 @@
 #
 #   tests/rules/run.sh
 #
-# For every promtool found (Debian 13's 2.53, what the stack runs, and Debian 12's 2.42, what
-# the bookworm package validates with; or only $TCC_PROMTOOL when set):
+# With every promtool the collection is tested with (or only $TCC_PROMTOOL when set): Debian 14's
+# 3.5 (the LTS line prometheus_version pins), Debian 13's 2.53 (what the stack runs) and Debian
+# 12's 2.42 (what the bookworm package validates with). One that cannot be had is a FAIL:
 #   promtool check rules  on every files/rules/*.yml
 #   promtool test rules   on every tests/rules/*.test.yml
 # then the structural checks of check_rules.py (naming, severities, annotations, documented
@@ -17,7 +18,7 @@
 # Prints `PASS <check>` / `FAIL <check>` (with the tool's output) and a last line
 # `rules: N passed, M failed`; exits non-zero when anything failed or nothing could run.
 # Tools come from the cache (~/.cache/telemetry.claude_code): tests/rules/fetch-prometheus.sh
-# (docker) for 2.53, tests/lint/setup.sh for 2.42 and the LogQL grammar.
+# (docker) for 3.5 and 2.53, tests/lint/setup.sh for 2.42 and the LogQL grammar.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
@@ -37,15 +38,19 @@ promtools=()
 if [[ -n "${TCC_PROMTOOL:-}" ]]; then
   promtools+=("${TCC_PROMTOOL}")
 else
-  p53="$(bash tests/rules/fetch-prometheus.sh trixie 2>/dev/null | tail -n1)" && promtools+=("${p53}/promtool")
+  for release in forky trixie; do
+    if dir="$(bash tests/rules/fetch-prometheus.sh "${release}" 2>&1)"; then promtools+=("$(tail -n1 <<<"${dir}")/promtool")
+    else fail "promtool of Debian ${release} (tests/rules/fetch-prometheus.sh ${release})" "${dir}"; fi
+  done
   p42="$(TCC_LINT_SKIP_LOGQL=1 bash tests/lint/setup.sh 2>/dev/null | sed -n 's/^TCC_PROMTOOL=//p')"
-  [[ -n "${p42}" ]] && promtools+=("$(eval "printf '%s' ${p42}")")
+  if [[ -n "${p42}" ]]; then promtools+=("$(eval "printf '%s' ${p42}")")
+  else fail "promtool of Debian 12 (tests/lint/setup.sh)"; fi
 fi
 declare -A seen=()
 for tool in "${promtools[@]}"; do
   version="$("${tool}" --version 2>/dev/null | head -n1 | awk '{print $3}')"
   if [[ -z "${version}" ]]; then fail "promtool ${tool} runs"; continue; fi
-  [[ -n "${seen[${version}]:-}" ]] && continue
+  if [[ -n "${seen[${version}]:-}" ]]; then fail "promtool ${tool}: a second ${version}, expected another line"; continue; fi
   seen[${version}]=1
   echo "== promtool ${version} (${tool})"
   for file in files/rules/*.yml; do

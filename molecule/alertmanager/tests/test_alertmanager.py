@@ -1,7 +1,12 @@
-"""Alertmanager is really running, ready and configured on every host of the scenario."""
+"""Alertmanager is really running, ready and configured on every host of the scenario.
+
+Debian 14 runs Alertmanager 0.33 (the line alertmanager_version pins), Debian 13 0.28, Debian 12
+0.25, all from the distribution package.
+"""
 
 import json
 import pathlib
+import re
 import sys
 import time
 import uuid
@@ -9,12 +14,28 @@ import uuid
 import yaml
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 import tcc_checks  # noqa: E402  pylint: disable=wrong-import-position,import-error
+import tcc_starts  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
+ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "alertmanager"
 URL = "http://127.0.0.1:9093"
 CONFIG = "/etc/alertmanager/alertmanager.yml"
-# Debian 13 listens on every interface (for the firewall rules, molecule.yml), Debian 12 on the
-# default loopback address.
-LISTEN = {"tcc-alertmanager-trixie": "0.0.0.0:9093", "tcc-alertmanager-bookworm": "127.0.0.1:9093"}
+# Debian 13 listens on every interface (for the firewall rules, molecule.yml), Debian 14 and 12
+# on the default loopback address.
+LISTEN = {"tcc-alertmanager-forky": "127.0.0.1:9093", "tcc-alertmanager-trixie": "0.0.0.0:9093",
+          "tcc-alertmanager-bookworm": "127.0.0.1:9093"}
+# The Alertmanager line of each release's package.
+LINE = {"forky": (0, 33), "trixie": (0, 28), "bookworm": (0, 25)}
+# The target of the collection's hardened unit (issue 14: at most 1.5 for every unit).
+EXPOSURE_LIMIT = 1.5
+
+
+def _release(host):
+    return host.backend.get_hostname().rsplit("-", 1)[1]
+
+
+def _version(host):
+    version = _get(host, "/api/v2/status")["versionInfo"]["version"]
+    return tuple(int(x) for x in re.match(r"(\d+)\.(\d+)\.(\d+)", version).groups())
 
 
 def _get(host, path):
@@ -130,4 +151,31 @@ def test_accepts_and_lists_a_test_alert(host):
 
 
 def test_unit_is_hardened(host):
-    tcc_checks.assert_hardened(host, "alertmanager.service")
+    score = tcc_checks.exposure(host, "alertmanager.service")
+    assert score <= EXPOSURE_LIMIT, f"alertmanager.service: exposure {score} > {EXPOSURE_LIMIT}"
+    # Clustering is off: no netlink socket is allowed, and none is needed (below).
+    assert "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n" in host.file("/etc/systemd/system/alertmanager.service").content_string
+
+
+def test_no_socket_family_refused(host):
+    refused = tcc_starts.journal_matches(host, "alertmanager", "netlink|address family not supported")
+    assert not refused, refused
+
+
+def test_runs_the_line_of_its_release(host):
+    version = _version(host)
+    print(f"\n{host.backend.get_hostname()}: Alertmanager {'.'.join(map(str, version))}")
+    assert version[:2] == LINE[_release(host)]
+
+
+def test_the_pinned_line_is_the_one_tested():
+    """alertmanager_version (what `archive` installs by default) is on the line Debian 14 runs here."""
+    pinned = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())["alertmanager_version"]
+    assert tuple(int(x) for x in pinned.split(".")[:2]) == LINE["forky"], pinned
+
+
+def test_started_exactly_once(host):
+    """A first install starts Alertmanager once, and the package's own unit never: its maintainer
+    scripts are kept from starting it (policy-rc.d) and the role masks it."""
+    tcc_starts.assert_started_once(host, "alertmanager.service")
+    assert tcc_starts.starts(host, "prometheus-alertmanager.service") == []

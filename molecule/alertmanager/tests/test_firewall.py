@@ -2,7 +2,8 @@
 
 prepare.yml installs ufw and leaves old rules behind; converge.yml turns the rules on with three
 allowed sources. Debian 13 listens on 0.0.0.0:9093 and must have exactly one rule per source, the
-old rules of the role gone and the others kept; Debian 12 listens on loopback and must have none.
+old rules of the role gone and the others kept; Debian 14 and 12 listen on loopback and must have
+none.
 
 Limits: ufw is never enabled here, by the role (it never enables ufw nor changes its policies)
 or by this test. The containers get CAP_NET_ADMIN only so that ufw can read their own iptables
@@ -25,7 +26,8 @@ ROLE_RULES = {
         f"ufw allow from 192.0.2.10 to any port 9093 proto tcp {COMMENT}",
         f"ufw allow from 2001:db8::/32 to any port 9093 proto tcp {COMMENT}",
     ],
-    "tcc-alertmanager-bookworm": [],  # listens on 127.0.0.1:9093: nothing to open
+    "tcc-alertmanager-forky": [],  # listens on 127.0.0.1:9093: nothing to open
+    "tcc-alertmanager-bookworm": [],  # the same
 }
 
 
