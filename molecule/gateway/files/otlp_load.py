@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A bounded load of OTLP requests, each with its own id, and what became of each one.
 
 Part of the molecule `gateway` scenario (telemetry.claude_code): it runs on a test host and
@@ -10,8 +9,8 @@ for metrics, a log-record attribute for logs), so that the collector's debug exp
 by id, which requests it accepted. The result file is JSON: one record per request (id, signal,
 outcome, seconds) and a summary.
 
-    otlp_load.py http --url http://127.0.0.1:4318 --run R --duration 20 --rate 40 --out F
-    otlp_load.py grpc --url http://127.0.0.1:4317 --run R --duration 20 --rate 20 --out F
+    python3 otlp_load.py http --url http://127.0.0.1:4318 --run R --duration 20 --rate 40 --out F
+    python3 otlp_load.py grpc --url http://127.0.0.1:4317 --run R --duration 20 --rate 20 --out F
 
 http: OTLP/HTTP JSON (`/v1/metrics` and `/v1/logs` in turn) with Python's http.client. Each
 worker is one client that sends one request at a time, like an OpenTelemetry SDK exporter; with
@@ -168,7 +167,7 @@ def grpc_status(headers_file):
     if os.path.exists(headers_file):
         with open(headers_file, encoding="latin-1") as handle:
             for line in handle:
-                name, _, value = line.partition(":")
+                name, _colon, value = line.partition(":")
                 if name.strip().lower() == "grpc-status":
                     status = value.strip()
     return status
@@ -232,7 +231,7 @@ class Load:
         if connection.sock is None:
             return True
         try:
-            readable, _, _ = select.select([connection.sock], [], [], 0)
+            readable = select.select([connection.sock], [], [], 0)[0]
         except (OSError, ValueError):
             return True
         return bool(readable)
@@ -281,7 +280,7 @@ class Load:
         with tempfile.TemporaryDirectory(prefix="otlp-load-") as scratch:
             while time.monotonic() < self.deadline:
                 batch = []
-                for _ in range(self.args.batch):
+                for _slot in range(self.args.batch):
                     request_id, signal = self.next_id()
                     if request_id is None:
                         break

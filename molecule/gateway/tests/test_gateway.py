@@ -39,7 +39,7 @@ TRIXIE = "tcc-gateway-trixie"
 BOOKWORM = "tcc-gateway-bookworm"
 TLS = VARS["gateway_tls"]
 CA = VARS["gateway_tls_dir"] + "/gateway.crt"
-LOAD = "/usr/local/bin/otlp_load.py"
+LOAD = "/usr/local/lib/otlp_load.py"
 CONFIG = "/etc/otlp-gateway/haproxy.cfg"
 EXPOSURE_MAX = 1.5
 MAX_BODY = 1048576  # the role's default otlp_gateway_max_request_body_size
@@ -118,8 +118,13 @@ def judge(host_name, fault, result, since, duplicates_allowed=False, failures_al
     ok_ids = {r["id"] for r in result["records"] if r["outcome"] == "200"}
     failed_ids = {r["id"] for r in result["records"] if r["outcome"] != "200"}
     # The journal can lag behind the collectors' writes a little.
-    counted = tcc_checks.wait_for(lambda: (lambda ids: ids if ok_ids <= set(ids) else None)(
-        accepted_ids(result["run"] + "-", since)), timeout=20) or accepted_ids(result["run"] + "-", since)
+    counted = []
+
+    def all_counted():
+        counted[:] = accepted_ids(result["run"] + "-", since)
+        return ok_ids <= set(counted)
+
+    tcc_checks.wait_for(all_counted, timeout=20)
     missing = sorted(ok_ids - set(counted))
     duplicates = len(counted) - len(set(counted))
     arrived_after_failure = len(failed_ids & set(counted))
@@ -338,7 +343,7 @@ def test_trixie_gateway_reloads_under_load():
     pid = trixie.check_output("systemctl show -p MainPID --value otlp-gateway")
 
     def reloads(host):
-        for _ in range(4):
+        for _reload in range(4):
             host.check_output("systemctl reload otlp-gateway")
             time.sleep(2)
 
@@ -392,7 +397,7 @@ def test_bookworm_gateway_reloads_under_load_over_tls():
     bookworm = HOSTS[BOOKWORM]
 
     def reloads(host):
-        for _ in range(4):
+        for _reload in range(4):
             host.check_output("systemctl reload otlp-gateway")
             time.sleep(2)
 
