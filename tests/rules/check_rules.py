@@ -43,7 +43,7 @@ COLLECTOR_SERIES = {
 }
 # Prometheus' own series (2.42 and 2.53).
 PROMETHEUS_SERIES = {"up", "prometheus_tsdb_storage_blocks_bytes", "prometheus_tsdb_retention_limit_bytes"}
-STACK_JOBS = {"prometheus", "otel-collector", "alertmanager", "loki", "grafana"}
+STACK_JOBS = {"prometheus", "otel-collector", "otlp-gateway", "alertmanager", "loki", "grafana"}
 # Claude Code's own series: job is its service.name, claude-code (CLI) or claude-code-desktop.
 CLAUDE_CODE_JOBS = {"claude-code", "claude-code.*"}
 DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
