@@ -204,17 +204,23 @@ def read_capture(path: pathlib.Path) -> list:
     return exports
 
 
-def run_scenario(scenario, claude_bin: str, workroot: pathlib.Path, keep: bool = False) -> dict:
+def run_scenario(scenario, claude_bin: str, workroot: pathlib.Path, keep: bool = False,
+                 endpoint: str | None = None, extra_env: dict | None = None) -> dict:
     """Run one scenario; return its exports, Claude Code's JSON result and the volatile strings
-    (temp paths, ports) that must never appear as a value in the catalog."""
+    (temp paths, ports) that must never appear as a value in the catalog.
+
+    With `endpoint`, the session exports there instead (a stack's OTLP endpoint: the molecule
+    scenarios run catalog scenarios against a deployed stack) and nothing is captured; `extra_env`
+    is added to the session's environment last."""
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f"{scenario.name}.", dir=workroot))
     capture = tmp / "capture.jsonl"
     stand_in = capture_server = None
     try:
         stand_in = Server([str(CLAUDE_TOOLS / "fake_messages_api.py"), "--port", "0", "--script", scenario.script,
                            *scenario.stand_in_args], tmp / "stand-in.log")
-        capture_server = Server([str(CLAUDE_TOOLS / "otlp_capture.py"), "--port", "0", "--out", str(capture)],
-                                tmp / "capture.log")
+        if endpoint is None:
+            capture_server = Server([str(CLAUDE_TOOLS / "otlp_capture.py"), "--port", "0", "--out", str(capture)],
+                                    tmp / "capture.log")
         home = tmp / "home"
         config = tmp / "config"
         home.mkdir()
@@ -230,9 +236,10 @@ def run_scenario(scenario, claude_bin: str, workroot: pathlib.Path, keep: bool =
             "ANTHROPIC_API_KEY": "sk-ant-test-dummy-key",
             "DISABLE_AUTOUPDATER": "1",
         }
-        telemetry = telemetry_env(f"http://127.0.0.1:{capture_server.port}")
+        telemetry = telemetry_env(endpoint or f"http://127.0.0.1:{capture_server.port}")
         extra_args = prepare_project(scenario, tmp, env, telemetry)
         env.update(scenario.environment)
+        env.update(extra_env or {})
         cmd = [claude_bin, "-p", scenario.prompt or PROMPT, "--model", scenario.model, "--permission-mode", "acceptEdits",
                "--output-format", "json", *extra_args]
         if scenario.allowed_tools:
@@ -245,7 +252,8 @@ def run_scenario(scenario, claude_bin: str, workroot: pathlib.Path, keep: bool =
         except subprocess.TimeoutExpired as exc:
             returncode, stdout, stderr = 124, exc.stdout or "", exc.stderr or ""
         seconds = time.monotonic() - started
-        _settle(capture)
+        if endpoint is None:
+            _settle(capture)
         try:
             result = json.loads(stdout)
         except ValueError:
@@ -257,8 +265,8 @@ def run_scenario(scenario, claude_bin: str, workroot: pathlib.Path, keep: bool =
             problem = f"no JSON result (exit {returncode}): {stderr.strip()[-2000:]}"
         elif (returncode or result.get("is_error")) and not scenario.may_fail:
             problem = f"the session failed (exit {returncode}): {stdout[-2000:]} {stderr.strip()[-1000:]}"
-        exports = read_capture(capture)
-        if not exports and problem is None:
+        exports = read_capture(capture) if endpoint is None else []
+        if not exports and problem is None and endpoint is None:
             problem = "nothing was exported"
         labels = re.findall(r"-> (\S+)", (tmp / "stand-in.log").read_text(encoding="utf-8"))
         return {
@@ -269,8 +277,8 @@ def run_scenario(scenario, claude_bin: str, workroot: pathlib.Path, keep: bool =
             "problem": problem,
             "seconds": round(seconds, 1),
             "requests": labels,
-            "volatile": sorted({str(tmp), str(workroot), str(ROOT), str(stand_in.port), str(capture_server.port),
-                                os.uname().nodename}),
+            "volatile": sorted({str(tmp), str(workroot), str(ROOT), str(stand_in.port), os.uname().nodename}
+                               | ({str(capture_server.port)} if capture_server else set())),
         }
     finally:
         for server in (stand_in, capture_server):

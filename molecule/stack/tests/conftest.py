@@ -92,6 +92,37 @@ def sessions_by_version():
     return results
 
 
+# Catalog scenarios (tests/catalog/scenarios.py) that emit what the scripted session does not:
+# an MCP tool call with tool details (the names the collector takes out), a skill, hooks, and a
+# subagent's request that fails until its retries are exhausted.
+FEATURE_SCENARIOS = ("mcp-tool-details", "skill", "hooks", "api-error-529")
+
+
+@pytest.fixture(scope="session")
+def feature_sessions():
+    """The FEATURE_SCENARIOS of the newest supported Claude Code against the stack: {name: JSON result}."""
+    sys.path.insert(0, str(ROOT / "tests" / "catalog"))
+    import scenarios  # noqa: E402  pylint: disable=import-outside-toplevel,import-error
+    import sessions  # noqa: E402  pylint: disable=import-outside-toplevel,import-error
+    by_name = {s.name: s for s in scenarios.SCENARIOS}
+    workroot = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "feature-sessions"
+    workroot.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in FEATURE_SCENARIOS:
+        run = sessions.run_scenario(by_name[name], claude_bins()[VERSIONS[-1]], workroot,
+                                    endpoint=f"http://{_container_ip()}:4318",
+                                    extra_env={"OTEL_RESOURCE_ATTRIBUTES": "team=platform,cost_center=4711"})
+        assert run["problem"] is None and run["result"], f"{name}: {run['problem']}"
+        # Whether the stand-in asked for the commit and the pull request (the overview counts them).
+        result = dict(run["result"], claude_code_version=VERSIONS[-1], scenario=name,
+                      scripted_commit="main/commit" in run["requests"], scripted_pr="main/pr" in run["requests"])
+        with SESSIONS_FILE.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(result) + "\n")
+        print(f"{name} (Claude Code {VERSIONS[-1]}): total_cost_usd={result.get('total_cost_usd')}")
+        results[name] = result
+    return results
+
+
 @pytest.fixture(scope="session")
 def session(sessions_by_version):  # pylint: disable=redefined-outer-name
     """The newest supported Claude Code's session."""

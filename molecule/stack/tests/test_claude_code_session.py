@@ -60,7 +60,11 @@ def _wait_for(host, promql: str, expected: float, timeout: float = 90.0) -> floa
             if abs(value - expected) <= max(1e-9, abs(expected) * 1e-3):
                 return value
         time.sleep(3)
-    pytest.fail(f"{promql} = {value}, expected {expected} (waited {timeout:.0f} s)")
+    # What the collector and the gateway said, to see where the data stopped.
+    journal = host.run("journalctl -u otelcol -u otlp-gateway -u prometheus --no-pager -n 60 -o cat").stdout
+    own = host.run("curl -fsS http://127.0.0.1:8888/metrics | grep -E "
+                   "'^otelcol_(receiver_(accepted|refused|failed)|exporter_prometheusremotewrite_wal_(lag|writes))'").stdout
+    pytest.fail(f"{promql} = {value}, expected {expected} (waited {timeout:.0f} s)\n{own}\n{journal[-6000:]}")
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -98,7 +98,7 @@ def _poll(host, query: str, ok, timeout: float, step: float):
 
 
 @pytest.fixture(scope="module")
-def sessions(host, sessions_by_version):  # pylint: disable=unused-argument
+def sessions(host, sessions_by_version, feature_sessions):  # pylint: disable=unused-argument
     """All sessions the stack has seen, once Prometheus has scraped the last one."""
     everything = all_sessions()
     expected = sum(s["total_cost_usd"] for s in everything)
@@ -169,9 +169,11 @@ def test_overview_totals_equal_claude_codes_totals(host, sessions):  # pylint: d
     _close(_value(host, "Cost", dashboard=overview), total, "Overview: Cost")
     _close(_value(host, "Cost This Week", dashboard=overview), total, "Overview: Cost This Week")
     _close(_value(host, "Cost This Month", dashboard=overview), total, "Overview: Cost This Month")
-    # one commit and one pull request per scripted session
-    _close(_value(host, "Commits", dashboard=overview), len(sessions), "Overview: Commits")
-    _close(_value(host, "Pull Requests", dashboard=overview), len(sessions), "Overview: Pull Requests")
+    # one commit and one pull request per session whose script asked for them
+    commits = sum(1 for s in sessions if s.get("scripted_commit", True))
+    pull_requests = sum(1 for s in sessions if s.get("scripted_pr", True))
+    _close(_value(host, "Commits", dashboard=overview), commits, "Overview: Commits")
+    _close(_value(host, "Pull Requests", dashboard=overview), pull_requests, "Overview: Pull Requests")
     team = _instant(host, next(t for _n, p, t in _targets("prometheus") if p["title"] == "Cost by Team")["expr"])
     assert {r["metric"].get("team") for r in team} == {"platform"}, team
     _close(sum(float(r["value"][1]) for r in team), total, "Overview: Cost by Team [platform]")
@@ -264,7 +266,8 @@ def test_loki_export_carries_every_field_the_logql_queries_use(host, sessions): 
     records = []
     while time.time() < deadline:
         records = [r for r in _loki_exports(host) if r.get("session_id") in session_ids]
-        if {"user_prompt", "tool_result", "tool_decision", "api_request", "api_error", "subagent_completed"} <= {
+        if {"user_prompt", "tool_result", "tool_decision", "api_request", "api_error", "subagent_completed",
+                "api_retries_exhausted", "skill_activated", "hook_execution_complete", "mcp_server_connection"} <= {
                 r.get("event_name") for r in records}:
             break
         time.sleep(3)

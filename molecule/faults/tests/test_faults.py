@@ -1,0 +1,233 @@
+"""Faults during live Claude Code sessions: does every total stay Claude Code's own?
+
+For each fault, two real sessions of the newest supported Claude Code run at once against the
+stack, slowed by the Messages-API stand-in (--delay: each reply waits), one sending DELTA sums
+(Claude Code's default) and one CUMULATIVE sums (what the claude_code_client role sets). The
+fault hits the stack in the middle of both:
+
+  collector restart   systemctl restart otelcol
+  collector SIGKILL   systemctl kill --signal=SIGKILL otelcol (systemd starts it again)
+  Prometheus restart  systemctl restart prometheus
+  Loki outage         the stand-in for Loki stopped for 20 s
+  host reboot         docker restart of the whole host (gateway, collector, Prometheus, ...)
+
+Then, per session:
+  cost    the main dashboard's own query (Total Cost Today, with the session's id added to its
+          selectors) against Claude Code's total_cost_usd,
+  tokens  what each model's token series accrued (the dashboards' accrual) against modelUsage,
+  events  the session's events in the Loki export (RECORDED BY A STAND-IN FOR LOKI, not Loki:
+          no Loki binary can be had here): their event.sequence must run from 0 without a gap,
+          and there must be at least as many as a session of the same kind without a fault.
+
+The table of errors is printed. Exact (0.1 %) and complete is asserted for every fault but the
+reboot, which takes the gateway down with the host: Claude Code does not retry a refused
+connection, so what a client exports during the reboot is lost at the client (its cumulative
+metrics catch up at its next export, which is asserted; its delta metrics and its events of
+those seconds are not, and are reported). Several collector hosts behind a load balancer close
+that gap (docs: roles/otel_collector/README.md, "Totals that survive restarts").
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+# pylint: disable=wrong-import-position,import-error
+from tcc_sessions import ROOT, claude_bins, run_session, session_env, start_messages_api  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
+import pricing  # noqa: E402
+
+CONTAINER = "tcc-faults-trixie"
+ENDPOINT = "http://127.0.0.1:24318"  # the gateway's OTLP/HTTP port, published on the controller
+PROM = "http://127.0.0.1:9090"
+VERSION = list(claude_bins())[-1]
+DELAY = "2.5"  # seconds the stand-in waits before each reply: a session of about 30 s
+FAULT_AT = 11.0  # seconds into the sessions
+WINDOW = "3h"
+TEMPORALITIES = ("delta", "cumulative")
+TOKEN_TYPES = {"inputTokens": "input", "outputTokens": "output", "cacheReadInputTokens": "cacheRead",
+               "cacheCreationInputTokens": "cacheCreation"}
+DASHBOARD = json.loads((ROOT / "files/dashboards/claude-code.json").read_text(encoding="utf-8"))
+COST_QUERY = next(t["expr"] for p in DASHBOARD["panels"] if p.get("title") == "Total Cost Today" for t in p["targets"])
+
+
+def docker_exec(*command: str) -> str:
+    return subprocess.run(["docker", "exec", CONTAINER, *command], capture_output=True, text=True,
+                          check=True, timeout=120).stdout
+
+
+def prom(promql: str):
+    """An instant query inside the host; None while Prometheus does not answer."""
+    try:
+        out = docker_exec("curl", "-fsS", f"{PROM}/api/v1/query?query={urllib.parse.quote(promql)}")
+    except subprocess.CalledProcessError:
+        return None
+    result = json.loads(out)["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def for_session(expr: str, session_id: str) -> str:
+    """The query with the session's id added to each Claude Code selector."""
+    def add(match):
+        inner = match.group(3) or ""
+        return f'{match.group(1)}{{session_id="{session_id}"{"," if inner else ""}{inner}}}'
+    return re.sub(r"\b(claude_code_[a-zA-Z_]+_total)(\{([^}]*)\})?", add, expr).replace("$__range", WINDOW)
+
+
+def healthy() -> bool:
+    probe = subprocess.run(["docker", "exec", CONTAINER, "sh", "-c",
+                            "curl -fsS -o /dev/null http://127.0.0.1:13133/ && curl -fsS -o /dev/null "
+                            "http://127.0.0.1:9090/-/ready && systemctl is-active -q loki-standin otlp-gateway"],
+                           capture_output=True, check=False, timeout=30)
+    return probe.returncode == 0
+
+
+def wait_healthy(timeout: float = 180) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if healthy():
+            return
+        time.sleep(2)
+    pytest.fail("the stack did not come back")
+
+
+def reboot():
+    subprocess.run(["docker", "restart", "-t", "30", CONTAINER], check=True, capture_output=True, timeout=180)
+
+
+def loki_outage():
+    docker_exec("systemctl", "stop", "loki-standin")
+    time.sleep(20)
+    docker_exec("systemctl", "start", "loki-standin")
+
+
+FAULTS = {
+    "collector restart": lambda: docker_exec("systemctl", "restart", "otelcol"),
+    "collector SIGKILL": lambda: docker_exec("systemctl", "kill", "--signal=SIGKILL", "otelcol"),
+    "Prometheus restart": lambda: docker_exec("systemctl", "restart", "prometheus"),
+    "Loki outage": loki_outage,
+    "host reboot": reboot,
+}
+
+
+def run_pair(fault=None) -> dict:
+    """A delta and a cumulative session at once, the fault FAULT_AT seconds in: {temporality: result}."""
+    results, errors = {}, []
+
+    def one(temporality):
+        api, port = start_messages_api("--delay", DELAY)
+        try:
+            env = session_env(ENDPOINT, port, VERSION, OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=temporality)
+            results[temporality] = run_session(env)
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append(f"{temporality}: {exc}")
+        finally:
+            api.terminate()
+            api.wait(timeout=10)
+
+    threads = [threading.Thread(target=one, args=(t,)) for t in TEMPORALITIES]
+    for thread in threads:
+        thread.start()
+    if fault:
+        time.sleep(FAULT_AT)
+        fault()
+    for thread in threads:
+        thread.join(timeout=900)
+    assert not errors, errors
+    wait_healthy()
+    return results
+
+
+def events_of(session_id: str) -> list:
+    """event.sequence of every event of the session the stand-in for Loki recorded (duplicates kept)."""
+    raw = docker_exec("sh", "-c", "cat /var/lib/loki-standin/requests.jsonl 2>/dev/null || true")
+    sequences = []
+    for line in raw.splitlines():
+        entry = json.loads(line)
+        for resource_logs in json.loads(entry["body"]).get("resourceLogs", []):
+            for scope in resource_logs.get("scopeLogs", []):
+                for record in scope.get("logRecords", []):
+                    attributes = {a["key"]: next(iter(a["value"].values())) for a in record.get("attributes", [])}
+                    if attributes.get("session.id") == session_id:
+                        sequences.append(int(attributes["event.sequence"]))
+    return sequences
+
+
+def measure(result: dict, expected_events: int, timeout: float = 150) -> dict:
+    """Errors of one session, waiting (up to timeout) for the stack to have all of it."""
+    session_id = result["session_id"]
+    deadline = time.time() + timeout
+    while True:
+        cost = prom(for_session(COST_QUERY, session_id))
+        tokens = {}
+        for model, usage in result["modelUsage"].items():
+            for key, token_type in TOKEN_TYPES.items():
+                got = prom("sum(" + pricing.accrued(
+                    f'claude_code_token_usage_tokens_total{{session_id="{session_id}",model="{model}",type="{token_type}"}}',
+                    WINDOW) + ")")
+                tokens[(model, token_type)] = (got or 0.0, usage[key])
+        sequences = events_of(session_id)
+        cost_error = 100 * ((cost or 0.0) - result["total_cost_usd"]) / result["total_cost_usd"]
+        token_error = max(abs(100 * (g - e) / e) for g, e in tokens.values() if e)
+        unique = sorted(set(sequences))
+        missing = sorted(set(range(0, (max(unique) + 1) if unique else 0)) - set(unique))
+        complete = not missing and len(unique) >= expected_events
+        exact = abs(cost_error) <= 0.1 and token_error <= 0.1
+        if (exact and complete) or time.time() > deadline:
+            return {"cost": cost, "expected_cost": result["total_cost_usd"], "cost_error": cost_error,
+                    "token_error": token_error, "events": len(unique), "expected_events": expected_events,
+                    "missing": missing, "exact": exact, "complete": complete}
+        time.sleep(5)
+
+
+@pytest.fixture(scope="module")
+def table():
+    """Every fault's pair of sessions, measured: {(fault, temporality): measurement}."""
+    wait_healthy()
+    baseline = run_pair()
+    expected = {t: len(set(events_of(baseline[t]["session_id"]))) for t in TEMPORALITIES}
+    rows = {}
+    for temporality in TEMPORALITIES:
+        rows[("no fault", temporality)] = measure(baseline[temporality], expected[temporality])
+    for name, fault in FAULTS.items():
+        results = run_pair(fault)
+        for temporality in TEMPORALITIES:
+            rows[(name, temporality)] = measure(results[temporality], expected[temporality],
+                                                timeout=60 if name == "host reboot" else 150)
+    print(f"\nClaude Code {VERSION}, sessions of ~30 s, the fault {FAULT_AT:.0f} s in; the stand-in for Loki, not Loki")
+    print(f"{'fault':<20} {'temporality':<11} {'cost error':>11} {'token error':>12} {'events':>9}  missing event.sequence")
+    for (name, temporality), row in rows.items():
+        print(f"{name:<20} {temporality:<11} {row['cost_error']:>10.3f}% {row['token_error']:>11.3f}% "
+              f"{row['events']:>4}/{row['expected_events']:<4}  {row['missing'] or '-'}")
+    return rows
+
+
+@pytest.mark.parametrize("fault", ["no fault", "collector restart", "collector SIGKILL", "Prometheus restart",
+                                   "Loki outage"])
+@pytest.mark.parametrize("temporality", TEMPORALITIES)
+def test_totals_exact_and_every_event_arrives(table, fault, temporality):  # pylint: disable=redefined-outer-name
+    row = table[(fault, temporality)]
+    assert row["exact"], f"{fault}, {temporality}: cost {row['cost_error']:.3f} %, tokens {row['token_error']:.3f} %"
+    assert row["complete"], (f"{fault}, {temporality}: {row['events']} of {row['expected_events']} events, "
+                             f"missing event.sequence {row['missing']}")
+
+
+def test_a_host_reboot_loses_nothing_of_a_cumulative_clients_metrics(table):  # pylint: disable=redefined-outer-name
+    row = table[("host reboot", "cumulative")]
+    assert row["exact"], f"host reboot, cumulative: cost {row['cost_error']:.3f} %, tokens {row['token_error']:.3f} %"
+    # Reported, not asserted (see the module's docstring): a delta client's metrics and every
+    # client's events sent while the host was down.
+    delta = table[("host reboot", "delta")]
+    print(f"host reboot: delta cost {delta['cost_error']:.3f} %, tokens {delta['token_error']:.3f} %; events "
+          f"delta {delta['events']}/{delta['expected_events']}, cumulative {row['events']}/{row['expected_events']} "
+          "(lost at the client while the gateway was down with the host)")
