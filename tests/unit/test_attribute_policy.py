@@ -48,7 +48,7 @@ def _keys(catalog: dict):
 
 @pytest.mark.parametrize("version", sorted(CATALOGS))
 def test_every_emitted_key_is_classified(version):
-    unclassified = sorted({f"{kind} {name} {key}".strip() for kind, name, key, _ in _keys(CATALOGS[version])
+    unclassified = sorted({f"{kind} {name} {key}".strip() for kind, name, key, _attribute in _keys(CATALOGS[version])
                            if key not in KEPT[kind] | set(OPT_IN) | HASHED | DROPPED | EXTRA})
     assert not unclassified, (
         f"Claude Code {version} emits attributes the collector's policy does not classify (they are dropped, "

@@ -64,7 +64,7 @@ def _render(role: str, tmp_path: pathlib.Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("role", sorted(TEMPLATES))
 def test_rendered_configuration_matches_golden_files(role, tmp_path):
-    _, suffix = TEMPLATES[role]
+    suffix = TEMPLATES[role][1]
     rendered = _render(role, tmp_path)
     update = os.environ.get("TCC_GOLDEN_UPDATE") == "1"
     problems = []
@@ -96,9 +96,9 @@ def test_collector_golden_configs_pass_otelcol_validate():
         assert proc.returncode == 0, f"{path.name}: {proc.stderr[-2000:]}"
 
 
-@pytest.mark.parametrize("role", sorted(r for r, (_, suffix) in TEMPLATES.items() if suffix in (".yaml", ".yml")))
+@pytest.mark.parametrize("role", sorted(r for r, (_template, suffix) in TEMPLATES.items() if suffix in (".yaml", ".yml")))
 def test_golden_files_are_valid_yaml(role):
-    _, suffix = TEMPLATES[role]
+    suffix = TEMPLATES[role][1]
     for path in sorted((GOLDEN / role).glob(f"*{suffix}")):
         if path.name == "cases.yml":
             continue

@@ -187,8 +187,11 @@ def accrued(host, session, window="30m"):
 
 def accrued_to(host, session, expected, timeout):
     """Wait until the session's accrual equals expected; the last value seen otherwise."""
-    found = wait_for(lambda: (lambda v: v if v is not None and abs(v - expected) < 1e-9 else None)(accrued(host, session)),
-                     timeout=timeout, step=2)
+    def arrived():
+        value = accrued(host, session)
+        return value if value is not None and abs(value - expected) < 1e-9 else None
+
+    found = wait_for(arrived, timeout=timeout, step=2)
     return found if found is not None else accrued(host, session)
 
 
