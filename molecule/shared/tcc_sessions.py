@@ -88,15 +88,25 @@ def session_env(endpoint: str, api_port: int, version: str, protocol: str = "htt
     return env
 
 
-def start_messages_api(*args: str):
-    """The Messages API stand-in on a free loopback port, with these extra options: (process, port)."""
+def start_messages_api(*args: str, log: pathlib.Path | None = None):
+    """The Messages API stand-in on a free loopback port, with these extra options: (process, port).
+
+    With `log`, its log (one line per request, `-> label` for each reply) goes to that file.
+    """
     port = free_port()
     api = subprocess.Popen(  # pylint: disable=consider-using-with
         [sys.executable, str(ROOT / "tests/claude/fake_messages_api.py"), "--port", str(port), *args],
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("w", encoding="utf-8") if log else subprocess.DEVNULL,
     )
     time.sleep(0.5)
     return api, port
+
+
+def replies(log: pathlib.Path) -> int:
+    """How many /v1/messages requests the stand-in answered normally (its scripted failures not counted):
+    each is one api_request event of the session."""
+    return sum(1 for line in log.read_text(encoding="utf-8").splitlines()
+               if "POST /v1/messages" in line and " -> " in line and "scripted" not in line)
 
 
 def run_session(env: dict, timeout: float = 600) -> dict:
