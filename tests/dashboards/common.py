@@ -44,6 +44,8 @@ LINES = "claude_code_lines_of_code_count_total"
 DECISIONS = "claude_code_code_edit_tool_decision_total"
 ACTIVE = "claude_code_active_time_seconds_total"
 SESSIONS = "claude_code_session_count_total"
+# Session starts that are not the agents view (start_type values: fresh, resume, continue, agents_view).
+NOT_AGENTS_VIEW = 'start_type!="agents_view"'
 COMMITS = "claude_code_commit_count_total"
 PULL_REQUESTS = "claude_code_pull_request_count_total"
 # The CLI's events (service.name claude-code) and Desktop's (claude-code-desktop).
@@ -120,11 +122,15 @@ def per_interval(selector: str, by: str, per_seconds: int) -> str:
 
 
 def sessions(window: str = "$__range") -> str:
-    """Distinct sessions with any cost or a session start inside the window."""
+    """Distinct sessions with any cost or a session start inside the window.
+
+    A start with start_type="agents_view" (2.1.332: `claude agents` opened its view) is not a
+    coding session: the agents it runs report their own session ids.
+    """
     if not RAW and window in SESSION_RECORDS:
         return f"sum({SESSION_RECORDS[window]})"
     return (f"count(count by (session_id) (count_over_time({COST}[{window}]) "
-            f"or count_over_time({SESSIONS}[{window}])))")
+            f"or count_over_time({SESSIONS}{{{NOT_AGENTS_VIEW}}}[{window}])))")
 
 
 def price_marker(token_type: str, window: str) -> dict:
