@@ -19,8 +19,8 @@
 # `go list -m -json github.com/minio/minio@latest` answered when it was chosen (2026-02-12). Its
 # go.mod has no `replace` directive (checked below before building), so
 # `go install module@version` builds it exactly as published, with what its go.mod and go.sum pin.
-# Measured cold (empty Go module and build caches, 2 cores): 215 s, most of it fetching its
-# ~1.2 GB of modules.
+# Measured cold (empty Go module and build caches, 2 cores): MinIO 215 s on a quiet machine
+# (~1.2 GB of modules fetched); MinIO and s3check 551 s with the load average near 7 (README.md).
 #
 # Needs only a Go toolchain (`go` in PATH, $GO, or /usr/local/go/bin/go) and the Go module
 # proxy on the first (cold) run. The normal Go module and build caches are used.
