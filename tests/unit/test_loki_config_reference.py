@@ -2,7 +2,7 @@
 
 No Loki binary can be had on the test machines, so `loki -verify-config` never runs here (the
 role runs it on every real host, before a configuration replaces the working one). What these
-tests do instead, for every golden configuration (tests/golden/loki/*.yml, which
+tests do instead, for every golden configuration (tests/golden/loki/*.yaml, which
 test_golden_configs.py proves to be the role's rendering byte for byte):
 
 * Every key, at every depth, is one that Loki's configuration reference documents for the
@@ -220,7 +220,7 @@ def expand_env(text: str, env: dict[str, str]) -> str:
 
 
 def golden_configurations() -> list[pathlib.Path]:
-    return sorted(p for p in GOLDEN.glob("*.yml") if p.name != "cases.yml")
+    return sorted(p for p in GOLDEN.glob("*.yaml"))
 
 
 def _load(path: pathlib.Path) -> dict:
@@ -238,7 +238,7 @@ def test_golden_configurations_exist():
 
 def test_the_checker_refuses_what_loki_refuses(reference):  # pylint: disable=redefined-outer-name
     """The check is not vacuous: an unknown key, a misspelt S3 key, a wrong type are caught."""
-    config = _load(GOLDEN / "s3_minio.yml")
+    config = _load(GOLDEN / "s3_minio.yaml")
     assert check_configuration(reference, config) == []
     config["storage_config"]["aws"]["force_path_style"] = True          # the Thanos client's spelling
     config["storage_config"]["aws"]["insecure"] = "no"                   # not a boolean
@@ -344,3 +344,30 @@ def test_targets_are_the_simple_scalable_ones(loki_source):  # pylint: disable=r
         if config["target"] == "read":
             assert config["common"]["compactor_address"].startswith("http"), path.name
         assert config["common"]["instance_addr"] not in ("127.0.0.1", ""), path.name
+
+
+def test_readme_example_inventory_is_the_golden_cluster():
+    """The README's example group_vars for write/read/backend hosts are the golden ssd_* cases
+    (but for the vaulted credentials and each host's own address), so the example is the tested one."""
+    readme = (ROOT / "roles" / "loki" / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# group_vars/loki\.yml.*?)```", readme, re.S)
+    assert block, "the README's example inventory (```yaml starting with # group_vars/loki.yml) is missing"
+    groups, name = {}, None
+    for line in block[1].splitlines():
+        header = re.match(r"# group_vars/(\w+)\.yml", line)
+        if header:
+            name = header[1]
+            groups[name] = []
+        else:
+            groups[name].append(line)
+    example = {group: yaml.safe_load("\n".join(lines)) for group, lines in groups.items()}
+    assert set(example) == {"loki", "loki_write", "loki_read", "loki_backend"}, set(example)
+    cases = yaml.safe_load((GOLDEN / "cases.yml").read_text(encoding="utf-8"))
+    vaulted = {"loki_s3_access_key_id", "loki_s3_secret_access_key"}
+    for target in ("write", "read", "backend"):
+        expected = dict(example["loki"], **example[f"loki_{target}"])
+        case = {k: v for k, v in cases[f"ssd_{target}"].items() if k != "loki_instance_addr"}
+        assert set(case) == set(expected), (target, set(case) ^ set(expected))
+        assert {k: v for k, v in case.items() if k not in vaulted} == \
+            {k: v for k, v in expected.items() if k not in vaulted}, target
+        assert all("vault_" in expected[k] for k in vaulted), "the README keeps credentials in a vault"
