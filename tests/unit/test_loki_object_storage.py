@@ -191,8 +191,8 @@ def parse_environment_file(text: str) -> dict[str, str]:
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        name, _, value = line.partition("=")
-        assert value.startswith('"') and value.endswith('"') and len(value) >= 2, f"unexpected line: {line!r}"
+        name, equals, value = line.partition("=")
+        assert equals and value.startswith('"') and value.endswith('"') and len(value) >= 2, f"unexpected line: {line!r}"
         chars, i, body = [], 0, value[1:-1]
         while i < len(body):
             if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in '\\"$`':
