@@ -214,6 +214,23 @@ def test_rule_files(host):
         assert listing == shipped
 
 
+def test_firewall_rules_of_a_cluster_host(host):
+    """The cluster host opens its HTTP, gRPC and memberlist ports (TCP and UDP) to the allowed
+    network; the single node has the switch off (and its gRPC would be on loopback anyway)."""
+    if not _is_bookworm(host):
+        assert not host.exists("ufw") or "telemetry.claude_code.loki" not in host.run("ufw show added").stdout
+        return
+    rules = sorted(line for line in host.check_output("ufw show added").splitlines()[1:] if line.strip())
+    print(f"\nufw show added: {rules}")
+    assert rules == [
+        "ufw allow from 10.20.0.0/16 to any port 3100 proto tcp comment 'telemetry.claude_code.loki http'",
+        "ufw allow from 10.20.0.0/16 to any port 7946 proto tcp comment 'telemetry.claude_code.loki memberlist'",
+        "ufw allow from 10.20.0.0/16 to any port 7946 proto udp comment 'telemetry.claude_code.loki memberlist-udp'",
+        "ufw allow from 10.20.0.0/16 to any port 9096 proto tcp comment 'telemetry.claude_code.loki grpc'",
+    ]
+    assert host.check_output("ufw status").strip() == "Status: inactive"
+
+
 def test_unit_file(host):
     unit = host.file("/etc/systemd/system/loki.service").content_string
     assert f"EnvironmentFile={ENV_FILE}\n" in unit
