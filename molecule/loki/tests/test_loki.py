@@ -160,7 +160,7 @@ def test_credentials_in_no_other_file(host):
     for name in ("loki_s3_secret_access_key", "loki_s3_access_key_id"):
         secret = _bookworm_vars()[name]
         escaped = "".join("\\" + c if c in '\\"$`' else c for c in secret)
-        for form in {secret, escaped}:
+        for form in sorted({secret, escaped}):
             out = host.run(f"grep -rlF -e {shlex.quote(form)} /etc /var/lib/loki /usr/local /opt /root /tmp")
             found.update(out.stdout.split())
     assert sorted(found) == ([ENV_FILE] if _is_bookworm(host) else []), found
