@@ -225,6 +225,7 @@ do_setup() {
   setup_images
   setup_claude_code
   setup_otelcol
+  bash "${ROOT}/tests/minio/build.sh"  # MinIO and Loki's S3 client, for tests/unit/test_loki_object_storage.py
   setup_lint_parsers
 }
 

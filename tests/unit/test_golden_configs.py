@@ -29,6 +29,7 @@ GOLDEN = ROOT / "tests" / "golden"
 # role -> (template, suffix of the golden files)
 TEMPLATES = {
     "otel_collector": ("config.yaml.j2", ".yaml"),
+    "loki": ("loki.yml.j2", ".yaml"),
 }
 
 

@@ -1,10 +1,17 @@
 """Loki converged with loki_skip_install: everything but the binary is in place and correct.
 
 No Loki binary can be had on the test machines and none is faked, so the service is enabled
-but not started; these tests say so in their output (run with -s).
+but not started; these tests say so in their output (run with -s). Debian 13 has the role's
+defaults (single binary, filesystem); Debian 12 is the backend host of a simple scalable
+deployment on S3-compatible storage, with credentials.
 """
 
+import functools
+import json
+import os
 import pathlib
+import shlex
+import subprocess
 
 import sys
 import yaml
@@ -14,6 +21,8 @@ import tcc_starts  # noqa: E402  pylint: disable=wrong-import-position,import-er
 
 BINARY = "/usr/local/bin/loki"
 CONFIG = "/etc/loki/loki.yml"
+ENV_FILE = "/etc/loki/loki.env"
+SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 MISSING_EXEC = f"loki.service: Command {BINARY} is not executable: No such file or directory"
 # The target of the collection's hardened unit (issue 14: at most 1.5 for every unit).
 EXPOSURE_LIMIT = 1.5
@@ -25,6 +34,15 @@ def _is_bookworm(host):
 
 def _config(host):
     return yaml.safe_load(host.file(CONFIG).content_string)
+
+
+@functools.lru_cache(maxsize=None)
+def _bookworm_vars():
+    """The Debian 12 host's variables as Ansible sees them in molecule's inventory (the credentials among them)."""
+    inventory = pathlib.Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    out = subprocess.run(["ansible-inventory", "-i", str(inventory), "--host", "tcc-loki-bookworm"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(out.stdout)
 
 
 def test_account(host):
@@ -51,27 +69,104 @@ def test_config_file_mode(host):
     assert (f.user, f.group, f.mode) == ("root", "loki", 0o640)
 
 
-def test_config_single_tenant_filesystem_tsdb_v13(host):
+def test_config_single_tenant_tsdb_v13(host):
     cfg = _config(host)
     assert cfg["auth_enabled"] is False
-    assert cfg["common"]["replication_factor"] == 1
-    assert cfg["common"]["ring"]["kvstore"]["store"] == "inmemory"
     assert cfg["common"]["path_prefix"] == "/var/lib/loki"
     [schema] = cfg["schema_config"]["configs"]
-    assert (schema["store"], schema["object_store"], schema["schema"]) == ("tsdb", "filesystem", "v13")
+    assert (schema["store"], schema["schema"]) == ("tsdb", "v13")
     assert schema["index"]["period"] == "24h"
-    assert cfg["storage_config"]["filesystem"]["directory"] == "/var/lib/loki/chunks"
     assert cfg["storage_config"]["tsdb_shipper"]["active_index_directory"] == "/var/lib/loki/tsdb-index"
     assert cfg["analytics"]["reporting_enabled"] is False
+
+
+def test_config_storage(host):
+    cfg = _config(host)
+    [schema] = cfg["schema_config"]["configs"]
+    storage = cfg["storage_config"]
+    if _is_bookworm(host):
+        assert schema["object_store"] == "s3"
+        assert "filesystem" not in storage
+        assert storage["aws"] == {
+            "bucketnames": "loki-chunks",
+            "endpoint": "minio.example.internal:9000",
+            "region": "us-east-1",
+            # References Loki expands from its environment; the values are only in loki.env.
+            "access_key_id": "${LOKI_S3_ACCESS_KEY_ID}",
+            "secret_access_key": "${LOKI_S3_SECRET_ACCESS_KEY}",
+            "s3forcepathstyle": True,
+            "insecure": False,
+        }
+    else:
+        assert schema["object_store"] == "filesystem"
+        assert storage["filesystem"]["directory"] == "/var/lib/loki/chunks"
+        assert "aws" not in storage
+
+
+def test_config_target_and_ring(host):
+    cfg = _config(host)
+    if _is_bookworm(host):
+        assert cfg["target"] == "backend"
+        assert cfg["common"]["ring"]["kvstore"]["store"] == "memberlist"
+        assert cfg["common"]["replication_factor"] == 3
+        assert cfg["common"]["compactor_address"] == "http://tcc-loki-bookworm:3100"
+        # The address the other hosts reach this one at: its own, from its facts.
+        address = host.ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"]["ansible_default_ipv4"]["address"]
+        assert cfg["common"]["instance_addr"] == address and not address.startswith("127.")
+        assert cfg["memberlist"] == {
+            "bind_addr": ["0.0.0.0"], "bind_port": 7946,
+            "join_members": ["tcc-loki-bookworm:7946", "loki-write-1.example.internal:7946",
+                             "loki-read-1.example.internal:7946"],
+        }
+        assert cfg["ruler"]["enable_sharding"] is True
+        assert cfg["ruler"]["ring"]["kvstore"]["store"] == "memberlist"
+    else:
+        assert cfg["target"] == "all"
+        assert cfg["common"]["ring"]["kvstore"]["store"] == "inmemory"
+        assert cfg["common"]["replication_factor"] == 1
+        assert cfg["common"]["instance_addr"] == "127.0.0.1"
+        assert "memberlist" not in cfg and "compactor_address" not in cfg["common"]
 
 
 def test_config_retention_by_compactor(host):
     cfg = _config(host)
     assert cfg["compactor"]["retention_enabled"] is True
-    assert cfg["compactor"]["delete_request_store"] == "filesystem"
+    assert cfg["compactor"]["delete_request_store"] == ("s3" if _is_bookworm(host) else "filesystem")
     assert cfg["compactor"]["working_directory"] == "/var/lib/loki/compactor"
     expected = "14d" if _is_bookworm(host) else "30d"
     assert cfg["limits_config"]["retention_period"] == expected
+
+
+def test_environment_file(host):
+    f = host.file(ENV_FILE)
+    assert (f.user, f.group, f.mode) == ("root", "root", 0o600)
+    assignments = [line for line in f.content_string.splitlines() if line and not line.startswith("#")]
+    names = [line.split("=", 1)[0] for line in assignments]
+    assert names == (["LOKI_S3_ACCESS_KEY_ID", "LOKI_S3_SECRET_ACCESS_KEY"] if _is_bookworm(host) else [])
+    assert not host.file("/etc/loki/gcs-service-account.json").exists
+
+
+def test_systemd_reads_the_credentials_from_the_environment_file(host):
+    """systemd itself parses the environment file: the values Loki gets are the variables' values."""
+    expected = ({"LOKI_S3_ACCESS_KEY_ID": _bookworm_vars()["loki_s3_access_key_id"],
+                 "LOKI_S3_SECRET_ACCESS_KEY": _bookworm_vars()["loki_s3_secret_access_key"]}
+                if _is_bookworm(host) else {})
+    out = host.run(f"systemd-run --quiet --wait --pipe --collect -p EnvironmentFile={ENV_FILE} /usr/bin/env -0")
+    assert out.rc == 0, out.stderr
+    env = dict(item.split("=", 1) for item in out.stdout.split("\0") if "=" in item)
+    assert {k: v for k, v in env.items() if k.startswith("LOKI_")} == expected
+
+
+def test_credentials_in_no_other_file(host):
+    """Each credential, as it is and as the environment file escapes it, is found in that file only."""
+    found = set()
+    for name in ("loki_s3_secret_access_key", "loki_s3_access_key_id"):
+        secret = _bookworm_vars()[name]
+        escaped = "".join("\\" + c if c in '\\"$`' else c for c in secret)
+        for form in sorted({secret, escaped}):
+            out = host.run(f"grep -rlF -e {shlex.quote(form)} /etc /var/lib/loki /usr/local /opt /root /tmp")
+            found.update(out.stdout.split())
+    assert sorted(found) == ([ENV_FILE] if _is_bookworm(host) else []), found
 
 
 def test_config_otlp_and_limits_for_claude_code_events(host):
@@ -93,8 +188,8 @@ def test_config_listen_addresses(host):
     server = _config(host)["server"]
     address = "0.0.0.0" if _is_bookworm(host) else "127.0.0.1"
     assert (server["http_listen_address"], server["http_listen_port"]) == (address, 3100)
-    # gRPC stays on loopback: only Loki's own components use it.
-    assert (server["grpc_listen_address"], server["grpc_listen_port"]) == ("127.0.0.1", 9096)
+    # gRPC is on loopback for the single binary; the hosts of a cluster reach each other on it.
+    assert (server["grpc_listen_address"], server["grpc_listen_port"]) == (address, 9096)
 
 
 def test_config_ruler_local_storage(host):
@@ -122,9 +217,31 @@ def test_rule_files(host):
         assert listing == shipped
 
 
+def test_firewall_rules_of_a_cluster_host(host):
+    """The cluster host opens its HTTP, gRPC and memberlist ports (TCP and UDP) to the allowed
+    network; the single node has the switch off (and its gRPC would be on loopback anyway)."""
+    if not _is_bookworm(host):
+        assert not host.exists("ufw") or "telemetry.claude_code.loki" not in host.run("ufw show added").stdout
+        return
+    rules = sorted(line for line in host.check_output("ufw show added").splitlines()[1:] if line.strip())
+    print(f"\nufw show added: {rules}")
+    assert rules == [
+        "ufw allow from 10.20.0.0/16 to any port 3100 proto tcp comment 'telemetry.claude_code.loki http'",
+        "ufw allow from 10.20.0.0/16 to any port 7946 proto tcp comment 'telemetry.claude_code.loki memberlist'",
+        "ufw allow from 10.20.0.0/16 to any port 7946 proto udp comment 'telemetry.claude_code.loki memberlist-udp'",
+        "ufw allow from 10.20.0.0/16 to any port 9096 proto tcp comment 'telemetry.claude_code.loki grpc'",
+    ]
+    assert host.check_output("ufw status").strip() == "Status: inactive"
+
+
 def test_unit_file(host):
     unit = host.file("/etc/systemd/system/loki.service").content_string
-    assert f"ExecStart={BINARY} \\\n    -config.file={CONFIG}" in unit
+    assert f"EnvironmentFile={ENV_FILE}\n" in unit
+    if _is_bookworm(host):
+        # The configuration refers to credentials: Loki expands them when it reads it.
+        assert f"ExecStart={BINARY} \\\n    -config.file={CONFIG} \\\n    -config.expand-env=true\n" in unit
+    else:
+        assert f"ExecStart={BINARY} \\\n    -config.file={CONFIG}\n" in unit
     assert "User=loki" in unit and "Group=loki" in unit
     assert "ReadWritePaths=/var/lib/loki" in unit
     assert "WorkingDirectory=/var/lib/loki" in unit
@@ -177,3 +294,24 @@ def test_service_enabled_but_not_started(host):
         "this scenario converges with loki_skip_install: true. No Loki binary can be had on the test machines "
         "(Loki is published only as GitHub release archives and in the vendor APT repository) and none is "
         "faked. `loki -verify-config` was skipped for the same reason; the `online` scenario runs the real release.")
+
+
+def test_a_verbose_rerun_with_diff_changes_nothing_and_never_shows_the_credentials():
+    """The converge again on the Debian 12 host, with -vvv and --diff: nothing changes, and neither
+    credential appears anywhere in Ansible's output."""
+    out = subprocess.run(
+        ["ansible-playbook", f"--inventory={os.environ['MOLECULE_INVENTORY_FILE']}", "--limit=tcc-loki-bookworm",
+         "-vvv", "--diff", str(SCENARIO / "converge.yml")],
+        capture_output=True, text=True, timeout=600, check=False,
+        env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"),
+    )
+    output = out.stdout + out.stderr
+    assert out.returncode == 0, output[-4000:]
+    recap = [line for line in out.stdout.splitlines() if line.startswith("tcc-loki-bookworm")][-1]
+    assert " changed=0 " in recap and " failed=0 " in recap, recap
+    for name in ("loki_s3_secret_access_key", "loki_s3_access_key_id"):
+        secret = _bookworm_vars()[name]
+        escaped = "".join("\\" + c if c in '\\"$`' else c for c in secret)
+        for form in (secret, escaped, json.dumps(secret)[1:-1]):
+            assert form not in output, f"{name} appears in ansible-playbook -vvv --diff output"
+    print(f"\nverbose re-run: {recap.split(':', 1)[1].strip()}; {len(output)} characters of output, no credential")
