@@ -9,7 +9,7 @@ token counts by per-model prices from ``files/model_prices.yml``. This module tu
 into PromQL, and re-renders every target of a dashboard that carries a ``tccPrice`` marker
 (``{"tokenType": "cacheCreation", "window": "24h"}``), every target that carries a
 ``tccUnpriced`` marker (the tokens of models with no price, shown as such rather than priced
-at a guess), and the description of every panel marked ``tccPriced`` (``{"lead": "..."}``)
+at a guess; with ``"shareOf"``, as a percentage of that PromQL total), and the description of every panel marked ``tccPriced`` (``{"lead": "..."}``)
 with the price table and its date, so that changing the prices file changes the dashboards.
 
 The prices are Claude Code's own (its built-in model catalog, tests/catalog/model_prices.py).
@@ -195,6 +195,9 @@ def apply_prices(dashboard, prices):
                 marker = target.get("tccUnpriced")
                 if marker:
                     target["expr"] = unpriced_expr(prices, marker["window"], marker.get("record"))
+                    if marker.get("shareOf"):
+                        # a percentage of all tokens: shareOf is PromQL for the total
+                        target["expr"] = "100 * ({0}) / ({1})".format(target["expr"], marker["shareOf"])
             marker = panel.get(PRICE_PANEL_MARKER)
             if marker:
                 panel["description"] = marker["lead"] + "\n\n" + price_table_markdown(prices)

@@ -31,8 +31,10 @@ GENERATORS = {
     "claude-code-deep-dive.json": "generate_deep_dive.py",
     "claude-code-stack-health.json": "generate_stack_health.py",
 }
-RECORDS = set(re.findall(r"record: (claude_code:[A-Za-z_:0-9]+)",
-                         (ROOT / "files" / "rules" / "claude_code_recording.yml").read_text(encoding="utf-8")))
+RECORDS = {name for path in sorted((ROOT / "files" / "rules").glob("claude_code_*.yml"))
+           for name in re.findall(r"record: (claude_code:[A-Za-z_:0-9]+)", path.read_text(encoding="utf-8"))}
+RECORDING = set(re.findall(r"record: (claude_code:[A-Za-z_:0-9]+)",
+                           (ROOT / "files" / "rules" / "claude_code_recording.yml").read_text(encoding="utf-8")))
 DOC = (ROOT / "docs" / "telemetry.md").read_text(encoding="utf-8")
 PRICES = yaml.safe_load((ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
 
@@ -42,6 +44,10 @@ STACK_METRICS = set(re.findall(r"`((?:otelcol|prometheus|alertmanager|loki)_[a-z
 PROM_LABELS = {"job", "instance", "otel_scope_name", "otel_scope_version", "user_id", "session_id", "terminal_type",
                "model", "query_source", "agent_name", "type", "tool_name", "decision", "source", "language",
                "start_type", "le", "team", "cost_center",
+               # the Fleet, Repositories and People dashboards (docs/catalog/, and the collection's own
+               # `project` and `display_name`: tests/unit/test_catalog.py, COLLECTION_LABELS)
+               "app_version", "app_entrypoint", "anthropic_provider", "vcs_owner_name", "vcs_repository_name",
+               "project", "display_name",
                # the stack's own series
                "receiver", "transport", "exporter", "data_type", "rule_group", "state", "integration", "tenant",
                "reason"}
@@ -50,7 +56,11 @@ LOKI_FIELDS = {"service_name", "event_name", "session_id", "user_id", "prompt_le
                "cache_read_tokens", "cache_creation_tokens", "query_source", "agent_type", "total_tokens",
                "total_tool_uses", "tool_input_size_bytes", "tool_result_size_bytes", "speed", "effort",
                "response_length", "prompt_id", "tool_use_id", "terminal_type", "team", "cost_center",
-               "status_code", "attempt", "error"}
+               "status_code", "attempt", "error",
+               # the Fleet dashboard
+               "os_type", "service_version", "managed_settings_sources", "managed_settings_source_behavior",
+               "managed_settings_helper_state", "plugin_name", "skill_name", "hook_event", "hook_source", "server_name",
+               "transport_type", "status", "permission_mode"}
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "or", "and", "unless", "offset", "bool"}
 
 
@@ -122,7 +132,7 @@ def test_recording_rules_replace_only_fixed_windows():
                 changed.append(panel["title"])
                 assert re.search(r"\[(1h|24h)\]", target_raw["expr"]), panel["title"]
                 assert "claude_code:" in target["expr"], panel["title"]
-                assert set(re.findall(r"claude_code:[A-Za-z_:0-9]+", target["expr"])) <= RECORDS, panel["title"]
+                assert set(re.findall(r"claude_code:[A-Za-z_:0-9]+", target["expr"])) <= RECORDING, panel["title"]
     assert set(changed) == {"Cached Write Cost 24h", "Regular Input Cost 24h", "Active Time 24h",
                             "Token Distribution by Model 24h", "Active Sessions 24h", "Peak Cost Hours",
                             "Cost Anomaly Detection"}
