@@ -30,6 +30,7 @@ GENERATORS = {
     "claude-code-overview.json": "generate_overview.py",
     "claude-code-deep-dive.json": "generate_deep_dive.py",
     "claude-code-stack-health.json": "generate_stack_health.py",
+    "claude-code-budgets.json": "generate_budgets.py",
 }
 RECORDS = {name for path in sorted((ROOT / "files" / "rules").glob("claude_code_*.yml"))
            for name in re.findall(r"record: (claude_code:[A-Za-z_:0-9]+)", path.read_text(encoding="utf-8"))}
