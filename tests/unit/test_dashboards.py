@@ -33,6 +33,7 @@ GENERATORS = {
     "claude-code-budgets.json": "generate_budgets.py",
     "claude-code-repositories.json": "generate_repositories.py",
     "claude-code-fleet.json": "generate_fleet.py",
+    "claude-code-people.json": "generate_people.py",
 }
 RECORDS = {name for path in sorted((ROOT / "files" / "rules").glob("claude_code_*.yml"))
            for name in re.findall(r"record: (claude_code:[A-Za-z_:0-9]+)", path.read_text(encoding="utf-8"))}
