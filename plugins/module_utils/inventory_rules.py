@@ -762,11 +762,6 @@ def _silence(settings):
         present = "group by ({0}) (\n    {1}\n  or\n    {2}\n)".format(
             label, cal.period_present(COST + keep), cal.period_present(SESSIONS + keep))
         expr = "\n".join([
-            "# Active on each of the last {0} working days before today. The subquery's steps are the".format(count),
-            "# {0} days before today, each reading its local day; a step counts when the {1} was active,".format(
-                span, level.lower()),
-            "# the day is a working day, and its working-day number (weeks since 1970 times the working",
-            "# days of a week, plus the week's working days up to it) is among the last {0}.".format(count),
             "count_over_time(",
             "  (",
             _indent(present, 6),
@@ -774,21 +769,18 @@ def _silence(settings):
             "      {0} == 1".format(is_working(step_index, days)),
             "    and on ()",
             "      {0}".format(working_index(step_index, days)),
-            "      # the working-day number of the last working day before today, less {0}".format(count),
             "      > scalar(",
             "          {0}".format(working_index(now_in_subquery, days)),
             "        - {0}".format(is_working(now_in_subquery, days)),
             "        ) - {0}".format(count),
             "  ){0}".format(cal.steps(span, back=1)),
             ") >= {0}".format(count),
-            "# and not active today (the one step of the current local day)",
             "unless on ({0})".format(label),
             "  sum_over_time(",
             "    (",
             _indent(present, 6),
             "    ){0}".format(cal.steps(1)),
             "  )",
-            "# on a working day, once its first hours are over",
             "and on ()",
             "  {0} == 1".format(is_working(now_index, days)),
             "and on ()",
@@ -802,8 +794,19 @@ def _silence(settings):
                   "}}}}{{{{ end }}}}:00). A wrong or rotated token, a proxy, a Claude Code update or a managed settings file "
                   "that no longer applies stops the data without an error anyone sees. The collector logs refused "
                   "requests; `tests/harness.sh doctor` checks a client.".format(who, count, named, zone),
-                  comment=["A {0} is active in a period when any of its cost or session series has a sample in it."
-                           .format(level.lower())])
+                  comment=[
+                      "A {0} is active in a period when any of its cost or session series has a sample in it.".format(
+                          level.lower()),
+                      "1. Active on each of the last {0} working days before today: the subquery's {1} steps are the"
+                      .format(count, span),
+                      "   days before today, each reading its local day; a step counts when the {0} was active, the"
+                      .format(level.lower()),
+                      "   day is a working day, and its working-day number (weeks since 1970 times the working days of",
+                      "   a week, plus the week's working days up to it) is above that of the last working day before",
+                      "   today (read at the evaluation time: @ end()) less {0};".format(count),
+                      "2. unless active today (the one step of the current local day);",
+                      "3. on a working day, once silence_after_local_hour of it is over.",
+                  ] if level == "Team" else ["The same, per user_id (every user, with a team or not)."])
 
     hours = "({0}) % 86400 / 3600".format(day.local_time())
     out.alert("ClaudeCodeCollectorAcceptsNothing", "\n".join([
