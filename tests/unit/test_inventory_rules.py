@@ -140,3 +140,20 @@ def test_the_filter_names_the_problem():
         inventory_rules("claude_code_budgets.yml", {"utc_offset": "Europe/Berlin"})
     with pytest.raises(AnsibleFilterError, match="no rule file"):
         inventory_rules("claude_code_alerts.yml")
+
+
+def test_the_stack_scenario_deploys_the_rules_its_promtool_test_checks():
+    """molecule/stack's live silence runs the rules tests/rules/silence_stack.test.yml tests."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, str(ROOT / "tests" / "rules"))
+    import generate  # noqa: E402  pylint: disable=import-outside-toplevel,import-error
+
+    scenario = yaml.safe_load((ROOT / "molecule" / "stack" / "molecule.yml").read_text(encoding="utf-8"))
+    backend = scenario["provisioner"]["inventory"]["group_vars"]["backend"]
+    _name, fixture = generate.FIXTURES["silence_stack.yml"]
+    deployed = {"utc_offset": backend["prometheus_calendar_utc_offset"],
+                "working_days": backend["prometheus_calendar_working_days"],
+                "silence_working_days": backend["prometheus_silence_working_days"],
+                "silence_period": backend["prometheus_silence_period"],
+                "silence_interval": backend["prometheus_silence_evaluation_interval"]}
+    assert deployed == fixture
