@@ -280,7 +280,7 @@ class Calendar:
 
     def period_accrued(self, selector):
         """What each series of the selector accrued in the local period of the subquery step."""
-        return accrued(selector, duration(self.period), "-" + duration(self.shift + self.period))
+        return _accrued(selector, duration(self.period), "-" + duration(self.shift + self.period))
 
     def period_present(self, selector):
         """count_over_time of the selector in the local period of the subquery step."""
@@ -369,6 +369,46 @@ def working_index(index, days):
 
 
 # ------------------------------------------------------------------------ writing
+
+_ACCRUED = re.compile(r"^\((max_over_time\(.*?\)) - \((last_over_time\(.*?\)) or (max_over_time\(.*?\) \* 0)\)\)$")
+
+
+def _accrued(selector, window, offset=""):
+    """pricing.accrued(), laid out on lines as files/rules/claude_code_recording.yml writes it."""
+    text = accrued(selector, window, offset)
+    match = _ACCRUED.match(text)
+    if not match:
+        return text
+    top, before, zero = match.groups()
+    return "\n".join(["  " + top, "- (", "      " + before, "    or", "      " + zero, "  )"])
+
+
+def _split(expr, operator):
+    """The top-level operands of `(a OP b OP c)`, or [expr] when it is not one."""
+    if not (expr.startswith("(") and expr.endswith(")")):
+        return [expr]
+    parts, depth, start = [], 0, 1
+    for index, char in enumerate(expr[1:-1], start=1):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return [expr]  # the first and last parentheses are not a pair
+        if depth == 0 and expr[index:index + len(operator) + 2] == " {0} ".format(operator):
+            parts.append(expr[start:index])
+            start = index + len(operator) + 2
+    parts.append(expr[start:-1])
+    return parts
+
+
+def _terms(expr, indent):
+    """A sum or product written as `(a + b)`, `(a * b)` laid out with one operand a line."""
+    for operator in ("+", "*"):
+        parts = _split(expr, operator)
+        if len(parts) > 1:
+            pad = " " * indent
+            return "(\n" + "\n".join(pad + "  " + (operator + " " if i else "  ") + part
+                                      for i, part in enumerate(parts)) + "\n" + pad + ")"
+    return expr
+
 
 def _q(text):
     """A PromQL double-quoted string (Go's escapes; UTF-8 as it is)."""
@@ -571,7 +611,7 @@ def _budgets(settings):
     out.record("claude_code:cost_usage_USD:today", today,
                ["USD spent in the current local day (one subquery step). Labels: team, user_id."])
     out.record("claude_code:cost_usage_USD:accrued7d",
-               "sum by (team, user_id) (\n{0}\n)".format(_indent(accrued(cost, "7d"), 2)),
+               "sum by (team, user_id) (\n{0}\n)".format(_indent(_accrued(cost, "7d"), 2)),
                ["USD spent in the last 7 days, the pace of the forecast. Labels: team, user_id."])
     out.record("claude_code:calendar:month_remaining_days", remaining, [
         "Days left in the local month, today's remaining part included (31.0 at its first moment).",
@@ -622,7 +662,7 @@ def _budgets(settings):
         "Each team's spend over the last hour, every minute: its own baseline is the 7-day average.",
     ], interval="1m")
     out.record("claude_code:cost_usage_USD:accrued1h_by_team",
-               "sum by (team) (\n{0}\n)".format(_indent(accrued("{0}{{{1},team!=\"\"}}".format(COST, JOB), "1h"), 2)),
+               "sum by (team) (\n{0}\n)".format(_indent(_accrued("{0}{{{1},team!=\"\"}}".format(COST, JOB), "1h"), 2)),
                ["USD each team spent in the last hour. Labels: team."])
     out.record("claude_code:cost_usage_USD:sum_accrued1h_by_team", "\n".join([
         "  claude_code:cost_usage_USD:accrued1h_by_team",
@@ -766,12 +806,12 @@ def _silence(settings):
             "  (",
             _indent(present, 6),
             "    and on ()",
-            "      {0} == 1".format(is_working(step_index, days)),
+            "      {0} == 1".format(_terms(is_working(step_index, days), 6)),
             "    and on ()",
-            "      {0}".format(working_index(step_index, days)),
+            "      {0}".format(_terms(working_index(step_index, days), 6)),
             "      > scalar(",
-            "          {0}".format(working_index(now_in_subquery, days)),
-            "        - {0}".format(is_working(now_in_subquery, days)),
+            "          {0}".format(_terms(working_index(now_in_subquery, days), 10)),
+            "        - {0}".format(_terms(is_working(now_in_subquery, days), 8)),
             "        ) - {0}".format(count),
             "  ){0}".format(cal.steps(span, back=1)),
             ") >= {0}".format(count),
@@ -782,7 +822,7 @@ def _silence(settings):
             "    ){0}".format(cal.steps(1)),
             "  )",
             "and on ()",
-            "  {0} == 1".format(is_working(now_index, days)),
+            "  {0} == 1".format(_terms(is_working(now_index, days), 2)),
             "and on ()",
             "  vector(({0}) % {1}) >= scalar(claude_code:alert_threshold:silence_after_local_hour) * {2}"
             .format(cal.local_time(), period, _num(period / 24.0)),
@@ -817,7 +857,7 @@ def _silence(settings):
         ") == 0",
         'and on (instance) min_over_time(up{job="otel-collector"}[1h]) == 1',
         'and on (instance) sum by (instance) (increase(otelcol_receiver_accepted_metric_points{job="otel-collector"}[7d])) > 0',
-        "and on () ({0} == 1)".format(is_working("floor(vector({0}) / 86400)".format(day.local_time()), days)),
+        "and on () ({0} == 1)".format(_terms(is_working("floor(vector({0}) / 86400)".format(day.local_time()), days), 9)),
         "and on () (vector({0}) >= scalar(claude_code:alert_threshold:collector_silence_from_local_hour))".format(hours),
         "and on () (vector({0}) < scalar(claude_code:alert_threshold:collector_silence_until_local_hour))".format(hours),
     ]), "critical", "Collector {{ $labels.instance }} has accepted no metric point for an hour while it is up",
