@@ -284,8 +284,8 @@ class Calendar:
 
     def period_present(self, selector):
         """count_over_time of the selector in the local period of the subquery step."""
-        return "count_over_time({0}[{1}] offset -{2})".format(selector, duration(self.period),
-                                                               duration(self.shift + self.period))
+        return "count_over_time({0}[{1}] offset -{2})".format(
+            selector, duration(self.period), duration(self.shift + self.period))
 
     def steps(self, count, back=0):
         """The range and offset of a subquery over `count` periods, the last one `back` periods ago.
@@ -405,8 +405,8 @@ def _terms(expr, indent):
         parts = _split(expr, operator)
         if len(parts) > 1:
             pad = " " * indent
-            return "(\n" + "\n".join(pad + "  " + (operator + " " if i else "  ") + part
-                                      for i, part in enumerate(parts)) + "\n" + pad + ")"
+            lines = [pad + "  " + (operator + " " if i else "  ") + part for i, part in enumerate(parts)]
+            return "(\n" + "\n".join(lines) + "\n" + pad + ")"
     return expr
 
 
