@@ -9,7 +9,7 @@ token counts by per-model prices from ``files/model_prices.yml``. This module tu
 into PromQL, and re-renders every target of a dashboard that carries a ``tccPrice`` marker
 (``{"tokenType": "cacheCreation", "window": "24h"}``), every target that carries a
 ``tccUnpriced`` marker (the tokens of models with no price, shown as such rather than priced
-at a guess), and the description of every panel marked ``tccPriced`` (``{"lead": "..."}``)
+at a guess; with ``"shareOf"``, as a percentage of that PromQL total), and the description of every panel marked ``tccPriced`` (``{"lead": "..."}``)
 with the price table and its date, so that changing the prices file changes the dashboards.
 
 The prices are Claude Code's own (its built-in model catalog, tests/catalog/model_prices.py).
@@ -54,15 +54,18 @@ _UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
 def _seconds(duration):
-    """'1h30m' -> 5400; None when it is not a plain Prometheus duration (a Grafana variable)."""
-    if not re.match(r"^([0-9]+[wdhms])+$", duration or ""):
+    """'1h30m' -> 5400, '-1d' -> -86400; None when it is not a plain Prometheus duration (a Grafana variable)."""
+    if not re.match(r"^-?([0-9]+[wdhms])+$", duration or ""):
         return None
     units = dict(_UNITS)
-    return sum(int(n) * units[u] for n, u in re.findall(r"([0-9]+)([wdhms])", duration))
+    sign = -1 if duration.startswith("-") else 1
+    return sign * sum(int(n) * units[u] for n, u in re.findall(r"([0-9]+)([wdhms])", duration))
 
 
 def _duration(seconds):
-    """5400 -> '1h30m'."""
+    """5400 -> '1h30m', -86400 -> '-1d'."""
+    if seconds < 0:
+        return "-" + _duration(-seconds)
     out = ""
     for unit, size in _UNITS:
         if seconds >= size:
@@ -77,7 +80,10 @@ def window_start(window, offset=""):
         return " offset {0}".format(window)
     window_s, offset_s = _seconds(window), _seconds(offset)
     if window_s is not None and offset_s is not None:
-        return " offset {0}".format(_duration(window_s + offset_s))
+        # A negative offset (a window that ends after the evaluation time, as the calendar
+        # windows of inventory_rules.py do) can put the start at the evaluation time itself.
+        start = window_s + offset_s
+        return " offset {0}".format(_duration(start)) if start else ""
     # A window that is a Grafana variable ($__range): the start of the dashboard's time range.
     return " @ ${{__from:date:seconds}} offset {0}".format(offset)
 
@@ -91,6 +97,9 @@ def accrued(selector, window, offset=""):
     across the window's start, and for the first sample of each (the collector pushes samples,
     so no zero sample marks a series' start); increase() extrapolates and over-counts
     short-lived series (docs/telemetry.md has the measurements).
+
+    ``offset`` may be negative ("-1d"): the window then ends after the evaluation time, which a
+    subquery step uses to read the calendar day that starts at it (inventory_rules.py).
     """
     shift = " offset {0}".format(offset) if offset else ""
     top = "max_over_time({0}[{1}]{2})".format(selector, window, shift)
@@ -186,6 +195,9 @@ def apply_prices(dashboard, prices):
                 marker = target.get("tccUnpriced")
                 if marker:
                     target["expr"] = unpriced_expr(prices, marker["window"], marker.get("record"))
+                    if marker.get("shareOf"):
+                        # a percentage of all tokens: shareOf is PromQL for the total
+                        target["expr"] = "100 * ({0}) / ({1})".format(target["expr"], marker["shareOf"])
             marker = panel.get(PRICE_PANEL_MARKER)
             if marker:
                 panel["description"] = marker["lead"] + "\n\n" + price_table_markdown(prices)

@@ -17,6 +17,12 @@
 #                        also where .claude.json goes). Managed settings still apply.
 #   CLAUDE_TIMEOUT       seconds before the session is killed (default 300)
 #   KEEP_WORKDIR=1       keep the temp work dir (its path is printed on stderr)
+#   CLAUDE_PROJECT_SETTINGS  JSON written to the project's .claude/settings.json (project
+#                        settings: hooks, an env block such as OTEL_RESOURCE_ATTRIBUTES, ...)
+#   CLAUDE_EXTRA_ARGS    more claude arguments, split on spaces (e.g. --mcp-config FILE)
+#   CLAUDE_GIT_REMOTE    the URL of a remote `origin` written into the repository's .git/config
+#                        (Claude Code 2.1.332 reads the repository from there: with the remote
+#                        given only by GIT_CONFIG_* variables it sent no vcs.* attribute, measured)
 #
 # Exit status: claude's own when non-zero (124 on timeout), 1 when the JSON result is
 # missing or has is_error true, 2 on bad usage, else 0.
@@ -68,7 +74,18 @@ if command -v git >/dev/null 2>&1; then
   git init -q .
   git config user.name "Telemetry Test"
   git config user.email "telemetry-test@example.invalid"
-  printf '.bin/\n.claude-result.json\n' >.git/info/exclude
+  printf '.bin/\n.claude/\n.claude-result.json\n' >.git/info/exclude
+  if [ -n "${CLAUDE_GIT_REMOTE:-}" ]; then
+    git remote add origin "$CLAUDE_GIT_REMOTE"
+  fi
+fi
+if [ -n "${CLAUDE_PROJECT_SETTINGS:-}" ]; then
+  mkdir -p .claude
+  printf '%s\n' "$CLAUDE_PROJECT_SETTINGS" >.claude/settings.json
+fi
+extra_args=()
+if [ -n "${CLAUDE_EXTRA_ARGS:-}" ]; then
+  read -r -a extra_args <<<"$CLAUDE_EXTRA_ARGS"
 fi
 mkdir -p "$workdir/.bin"
 cat >"$workdir/.bin/gh" <<'GH'
@@ -94,6 +111,7 @@ timeout "$CLAUDE_TIMEOUT" "$CLAUDE_BIN" -p "$CLAUDE_PROMPT" \
   --permission-mode acceptEdits \
   --allowedTools "Bash(python3 hello.py)" "Bash(ls)" "Bash(git add:*)" "Bash(git commit:*)" \
   "Bash(gh pr create:*)" \
+  ${extra_args[@]+"${extra_args[@]}"} \
   --output-format json </dev/null >"$result" || rc=$?
 cat "$result"
 if [ "$rc" -ne 0 ]; then

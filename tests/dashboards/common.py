@@ -367,3 +367,26 @@ def write(board: dict, name: str) -> pathlib.Path:
     rows = [p for p in rendered["panels"] if p["type"] == "row"]
     print(f"wrote {out.relative_to(ROOT)}: {len(non_rows)} panels in {len(rows)} rows")
     return out
+
+
+# ------------------------------------------------------------------------ people and calendars
+
+PEOPLE = "claude_code:people:info"
+
+
+def with_people(expr: str) -> str:
+    """`expr` (by user_id) with a `member` label: the display name prometheus_people gives the user id
+    (claude_code:people:info, joined at display time), else the user id itself."""
+    named = f'label_replace({expr} * on (user_id) group_left (display_name) {PEOPLE}, "member", "$1", "display_name", "(.+)")'
+    return f'{named} or on (user_id) label_replace({expr}, "member", "$1", "user_id", "(.+)")'
+
+
+def not_reported(expr: str, label: str, text: str = "not reported") -> str:
+    """`expr` with an empty `label` shown as `text` (a label only some clients send)."""
+    return f'label_replace({expr}, "{label}", "{text}", "{label}", "")'
+
+
+def count_sessions(by: str, selectors=(COST, SESSIONS), window: str = "$__range") -> str:
+    """Distinct sessions in the window, by `by`, from any of the selected series."""
+    inner = " or ".join(f"count_over_time({s}[{window}])" for s in selectors)
+    return f"count by ({by}) (count by ({by}, session_id) ({inner}))"

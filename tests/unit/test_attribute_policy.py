@@ -77,12 +77,22 @@ def test_every_opt_in_variable_exists_with_default_false():
         assert variable in POLICY["_otel_collector_opt_ins_on"], f"{variable} is not read by _otel_collector_opt_ins_on"
 
 
+# Names a dashboard may read although the collector's defaults do not keep them, and why.
+# display_name is not telemetry: the prometheus role's people mapping (prometheus_people, the
+# series claude_code:people:info), joined at display time.
+NOT_TELEMETRY = {"display_name"}
+# A dashboard about an opt-in may read what only that opt-in keeps (and says so in its panels).
+OPT_IN_DASHBOARDS = {"claude-code-repositories.json": "otel_collector_keep_repository"}
+
+
 def _used_names():
     """Every Prometheus label and Loki field the dashboards' queries read, as Prometheus/Loki name them."""
     import json  # noqa: E402  pylint: disable=import-outside-toplevel
     import queries  # noqa: E402  pylint: disable=import-outside-toplevel,import-error
     used = set()
     for path in sorted((ROOT / "files" / "dashboards").glob("*.json")):
+        opted_in = {catalogs.prometheus_label(key) for key, variable in OPT_IN.items()
+                    if variable == OPT_IN_DASHBOARDS.get(path.name)}
         stack = list(json.loads(path.read_text(encoding="utf-8"))["panels"])
         while stack:
             panel = stack.pop()
@@ -91,10 +101,10 @@ def _used_names():
                 expr = target.get("expr") or ""
                 if target["datasource"]["type"] == "prometheus" and "claude_code" in expr:
                     names = queries.promql_names(expr)
-                    used |= {m[1] for m in names["matchers"]} | names["grouping"]
+                    used |= ({m[1] for m in names["matchers"]} | names["grouping"]) - opted_in
                 elif target["datasource"]["type"] == "loki":
-                    used |= queries.logql_names(expr)["fields"]
-    return used - catalogs.PROMETHEUS_ADDED_LABELS - catalogs.LOKI_ADDED_FIELDS - {"__name__"}
+                    used |= queries.logql_names(expr)["fields"] - opted_in
+    return used - catalogs.PROMETHEUS_ADDED_LABELS - catalogs.LOKI_ADDED_FIELDS - {"__name__"} - NOT_TELEMETRY
 
 
 def test_the_policy_keeps_what_the_dashboards_use():

@@ -51,9 +51,15 @@ STACK_SERIES = {"up"}
 # Labels whose values are open sets: whatever model, language, team or agent a user has. The
 # catalog lists the values its sessions saw, which is no bound on what a dashboard may select
 # (the price selectors name models no scenario uses).
-OPEN_VALUE_LABELS = {"model", "final_model", "language", "team", "cost_center", "agent_name", "agent_type",
+OPEN_VALUE_LABELS = {"model", "final_model", "language", "team", "project", "cost_center", "agent_name", "agent_type",
                      "skill_name", "mcp_server_name", "mcp_tool_name", "plugin_name", "session_id", "user_id",
                      "prompt_id", "service_version", "app_version"}
+
+# Labels the collection itself adds, not Claude Code: `project`, which the collector sets from its
+# repository -> project mapping (otel_collector_repository_projects; a client's
+# OTEL_RESOURCE_ATTRIBUTES can also send it), and `display_name`, the prometheus role's people
+# mapping (prometheus_people, the series claude_code:people:info) joined at display time.
+COLLECTION_LABELS = {"project", "display_name"}
 
 # --- known failures ----------------------------------------------------------------------------
 # (where, kind, what): each a name or value a dashboard or rule uses that no supported Claude Code
@@ -128,7 +134,8 @@ def prometheus_problems() -> set:
             if not series or not (series.startswith("claude_code_") or series in CLAUDE_RECORDS):
                 continue
             labels = emitted[series]["labels"] if series in emitted else {}
-            known = (claude_labels if series.startswith("claude_code:") else set(labels)) | cat.PROMETHEUS_ADDED_LABELS
+            known = ((claude_labels if series.startswith("claude_code:") else set(labels)) | cat.PROMETHEUS_ADDED_LABELS
+                     | COLLECTION_LABELS)
             if label not in known:
                 problems.add((where, "label", label))
                 continue
@@ -141,7 +148,7 @@ def prometheus_problems() -> set:
             if "$" not in value and cat.VARIES not in values and not queries.value_matches(op, value, values):
                 problems.add((where, "value", f'{label}{op}"{value}"'))
         if ours:
-            for label in sorted(names["grouping"] - claude_labels - cat.PROMETHEUS_ADDED_LABELS):
+            for label in sorted(names["grouping"] - claude_labels - cat.PROMETHEUS_ADDED_LABELS - COLLECTION_LABELS):
                 problems.add((where, "label", label))
     return problems
 

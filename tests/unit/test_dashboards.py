@@ -30,9 +30,15 @@ GENERATORS = {
     "claude-code-overview.json": "generate_overview.py",
     "claude-code-deep-dive.json": "generate_deep_dive.py",
     "claude-code-stack-health.json": "generate_stack_health.py",
+    "claude-code-budgets.json": "generate_budgets.py",
+    "claude-code-repositories.json": "generate_repositories.py",
+    "claude-code-fleet.json": "generate_fleet.py",
+    "claude-code-people.json": "generate_people.py",
 }
-RECORDS = set(re.findall(r"record: (claude_code:[A-Za-z_:0-9]+)",
-                         (ROOT / "files" / "rules" / "claude_code_recording.yml").read_text(encoding="utf-8")))
+RECORDS = {name for path in sorted((ROOT / "files" / "rules").glob("claude_code_*.yml"))
+           for name in re.findall(r"record: (claude_code:[A-Za-z_:0-9]+)", path.read_text(encoding="utf-8"))}
+RECORDING = set(re.findall(r"record: (claude_code:[A-Za-z_:0-9]+)",
+                           (ROOT / "files" / "rules" / "claude_code_recording.yml").read_text(encoding="utf-8")))
 DOC = (ROOT / "docs" / "telemetry.md").read_text(encoding="utf-8")
 PRICES = yaml.safe_load((ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
 
@@ -42,6 +48,10 @@ STACK_METRICS = set(re.findall(r"`((?:otelcol|prometheus|alertmanager|loki)_[a-z
 PROM_LABELS = {"job", "instance", "otel_scope_name", "otel_scope_version", "user_id", "session_id", "terminal_type",
                "model", "query_source", "agent_name", "type", "tool_name", "decision", "source", "language",
                "start_type", "le", "team", "cost_center",
+               # the Fleet, Repositories and People dashboards (docs/catalog/, and the collection's own
+               # `project` and `display_name`: tests/unit/test_catalog.py, COLLECTION_LABELS)
+               "app_version", "app_entrypoint", "anthropic_provider", "vcs_owner_name", "vcs_repository_name",
+               "project", "display_name",
                # the stack's own series
                "receiver", "transport", "exporter", "data_type", "rule_group", "state", "integration", "tenant",
                "reason"}
@@ -121,7 +131,7 @@ def test_recording_rules_replace_only_fixed_windows():
                 changed.append(panel["title"])
                 assert re.search(r"\[(1h|24h)\]", target_raw["expr"]), panel["title"]
                 assert "claude_code:" in target["expr"], panel["title"]
-                assert set(re.findall(r"claude_code:[A-Za-z_:0-9]+", target["expr"])) <= RECORDS, panel["title"]
+                assert set(re.findall(r"claude_code:[A-Za-z_:0-9]+", target["expr"])) <= RECORDING, panel["title"]
     assert set(changed) == {"Cached Write Cost 24h", "Regular Input Cost 24h", "Active Time 24h",
                             "Token Distribution by Model 24h", "Active Sessions 24h", "Peak Cost Hours",
                             "Cost Anomaly Detection"}
