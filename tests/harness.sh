@@ -5,6 +5,8 @@
 #   tests/harness.sh STAGE [ARGS]        one stage: setup | lint | sanity | importer | unit | rules |
 #                                        molecule
 #   tests/harness.sh molecule NAME...    only the named molecule scenarios
+#   tests/harness.sh molecule-cmd ARGS   any molecule command in the harness's environment
+#                                        (e.g. converge -s NAME, then verify -s NAME; keeps containers)
 #   tests/harness.sh deploy [OPTIONS]    the demo: the whole stack (playbooks/site.yml) on one
 #                                        local container, tcc-demo, with demo data (options below)
 #   tests/harness.sh deploy INVENTORY    the stack on the hosts of INVENTORY
@@ -667,6 +669,11 @@ main() {
     rules) stage rules do_rules ;;
     molecule) stage molecule do_molecule "$@" ;;
     molecule-destroy) ensure_env; cd "${ROOT}"; molecule destroy -s "${1:?scenario}"; return ;;
+    # Any molecule command with the harness's environment, e.g. to keep the containers of a
+    # failing scenario for a look inside: tests/harness.sh molecule-cmd converge -s otel_collector
+    molecule-cmd)
+      ensure_env; start_docker >/dev/null; setup_images; setup_claude_code >/dev/null
+      setup_otelcol >/dev/null; cd "${ROOT}"; molecule "$@"; return ;;
     deploy) do_deploy "$@"; return ;;
     doctor) do_doctor "$@"; return ;;
     catalog) stage catalog do_catalog "$@" ;;
