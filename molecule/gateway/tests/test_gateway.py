@@ -41,7 +41,7 @@ TLS = VARS["gateway_tls"]
 CA = VARS["gateway_tls_dir"] + "/gateway.crt"
 LOAD = "/usr/local/lib/otlp_load.py"
 CONFIG = "/etc/otlp-gateway/haproxy.cfg"
-EXPOSURE_MAX = 1.5
+EXPOSURE_MAX = tcc_checks.EXPOSURE_LIMIT
 MAX_BODY = 1048576  # the role's default otlp_gateway_max_request_body_size
 # The hosts by name, for the tests that drive one host and read the other's collector.
 HOSTS = {name: testinfra.get_host(f"docker://{name}") for name in (TRIXIE, BOOKWORM)}
