@@ -42,6 +42,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 import copy
 import json
+import math
 import re
 import textwrap
 
@@ -163,7 +164,7 @@ def _number(value, what):
         number = float(value)
     except (TypeError, ValueError):
         raise SettingsError("{0} must be a number of USD, got {1!r}".format(what, value))
-    if number < 0 or number != number or number in (float("inf"),):
+    if number < 0 or math.isnan(number) or math.isinf(number):
         raise SettingsError("{0} must be a non-negative number, got {1!r}".format(what, value))
     return number
 
@@ -271,7 +272,8 @@ class Calendar:
         self.period = period
         self.shift = (-self.offset) % period
         self.jump = self.shift + self.offset
-        assert self.jump % period == 0, (self.offset, period)
+        if self.jump % period != 0:
+            raise SettingsError("utc offset {0} s does not divide into periods of {1} s".format(self.offset, period))
 
     def plus(self, expr, amount):
         if not amount:
@@ -762,6 +764,26 @@ def _budgets(settings):
 
 # ------------------------------------------------------------------------ silence
 
+
+def _silence_comment(level, count, span):
+    """The explanation written above a silence alert, as YAML comments."""
+    if level != "Team":
+        return ["The same, per user_id (every user, with a team or not)."]
+    return [
+        "A {0} is active in a period when any of its cost or session series has a sample in it.".format(
+            level.lower()),
+        "1. Active on each of the last {0} working days before today: the subquery's {1} steps are the"
+        .format(count, span),
+        "   days before today, each reading its local day; a step counts when the {0} was active, the"
+        .format(level.lower()),
+        "   day is a working day, and its working-day number (weeks since 1970 times the working days of",
+        "   a week, plus the week's working days up to it) is above that of the last working day before",
+        "   today (read at the evaluation time: @ end()) less {0};".format(count),
+        "2. unless active today (the one step of the current local day);",
+        "3. on a working day, once silence_after_local_hour of it is over.",
+    ]
+
+
 def _silence(settings):
     days = settings["working_days"]
     count = settings["silence_working_days"]
@@ -834,19 +856,7 @@ def _silence(settings):
                   "}}}}{{{{ end }}}}:00). A wrong or rotated token, a proxy, a Claude Code update or a managed settings file "
                   "that no longer applies stops the data without an error anyone sees. The collector logs refused "
                   "requests; `tests/harness.sh doctor` checks a client.".format(who, count, named, zone),
-                  comment=[
-                      "A {0} is active in a period when any of its cost or session series has a sample in it.".format(
-                          level.lower()),
-                      "1. Active on each of the last {0} working days before today: the subquery's {1} steps are the"
-                      .format(count, span),
-                      "   days before today, each reading its local day; a step counts when the {0} was active, the"
-                      .format(level.lower()),
-                      "   day is a working day, and its working-day number (weeks since 1970 times the working days of",
-                      "   a week, plus the week's working days up to it) is above that of the last working day before",
-                      "   today (read at the evaluation time: @ end()) less {0};".format(count),
-                      "2. unless active today (the one step of the current local day);",
-                      "3. on a working day, once silence_after_local_hour of it is over.",
-                  ] if level == "Team" else ["The same, per user_id (every user, with a team or not)."])
+                  comment=_silence_comment(level, count, span))
 
     hours = "({0}) % 86400 / 3600".format(day.local_time())
     out.alert("ClaudeCodeCollectorAcceptsNothing", "\n".join([

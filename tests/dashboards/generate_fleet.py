@@ -75,8 +75,8 @@ layout.add(4, [
     (6, stat("Teams", "Distinct `team` labels (OTEL_RESOURCE_ATTRIBUTES) in the time range.",
              f"count(count by (team) (count_over_time({COST}{{team!=\"\"}}[$__range]))) or vector(0)")),
     (6, stat("Claude Code Versions Reported", "Distinct Claude Code versions (app_version) in the time range."
-             + VERSION_OPT_IN, f"count(count by (app_version) (count_over_time({SESSIONS}{{app_version!=\"\"}}"
-                              f"[$__range]))) or vector(0)")),
+             + VERSION_OPT_IN,
+             f"count(count by (app_version) (count_over_time({SESSIONS}{{app_version!=\"\"}}[$__range]))) or vector(0)")),
 ])
 
 # ---------------------------------------------------------------- 2. What runs

@@ -229,8 +229,8 @@ def settled(host, team_sessions):  # pylint: disable=redefined-outer-name
 
 def test_the_wrong_token_was_refused(host, team_sessions):  # pylint: disable=redefined-outer-name
     wrong = [s for s in team_sessions["phase2"] if not s["accepted"]][0]
-    series = _api(host, "/api/v1/series", **{"match[]": f'{{session_id="{wrong["session_id"]}"}}',
-                                            "start": f"{time.time() - 3600:.0f}"})
+    params = {"match[]": f'{{session_id="{wrong["session_id"]}"}}', "start": f"{time.time() - 3600:.0f}"}
+    series = _api(host, "/api/v1/series", **params)
     assert wrong["total_cost_usd"] > 0 and not series, series
     print(f"carol's session {wrong['session_id']} with a wrong token: {wrong['total_cost_usd']} USD spent, "
           "no series in Prometheus (the collector refused it)")
@@ -386,8 +386,9 @@ def _loki_records(host) -> list:
 
 # Loki panels no session of the stack can feed, and why.
 NOT_EXERCISED = {
-    "claude-code-fleet.json: Skills Activated": "no stack session calls the Skill tool (the stand-in's script does "
-                                                 "not); the catalog's skill scenarios have skill_activated's fields",
+    "claude-code-fleet.json: Skills Activated":
+        "no stack session calls the Skill tool (the stand-in's script does not); "
+        "the catalog's skill scenarios have skill_activated's fields",
 }
 
 
