@@ -46,6 +46,15 @@ else
   if [[ -n "${p42}" ]]; then promtools+=("$(eval "printf '%s' ${p42}")")
   else fail "promtool of Debian 12 (tests/lint/setup.sh)"; fi
 fi
+# promtool test rules is the slow part (the budget tests evaluate months of rules): the tests of
+# every promtool run side by side, as many at a time as there are cores, and are reported in order.
+results="$(mktemp -d)"
+trap 'rm -rf "${results}"' EXIT
+tests_run=()
+run_test() {  # TOOL FILE OUTPUT-PREFIX
+  # promtool resolves rule_files relative to the test file
+  if (cd tests/rules && "$1" test rules "$(basename "$2")") >"$3.out" 2>&1; then echo pass >"$3.rc"; else echo fail >"$3.rc"; fi
+}
 declare -A seen=()
 for tool in "${promtools[@]}"; do
   version="$("${tool}" --version 2>/dev/null | head -n1 | awk '{print $3}')"
@@ -58,18 +67,24 @@ for tool in "${promtools[@]}"; do
     else fail "promtool ${version} check rules ${file}" "${out}"; fi
   done
   for file in tests/rules/*.test.yml; do
-    # promtool resolves rule_files relative to the test file
-    if out="$(cd tests/rules && "${tool}" test rules "$(basename "${file}")" 2>&1)"; then
-      pass "promtool ${version} test rules ${file}"
-    else fail "promtool ${version} test rules ${file}" "${out}"; fi
+    while [[ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]]; do wait -n || true; done
+    n=${#tests_run[@]}
+    tests_run+=("${version}|${file}")
+    run_test "${tool}" "${file}" "${results}/${n}" &
   done
+done
+wait
+for n in "${!tests_run[@]}"; do
+  version="${tests_run[${n}]%%|*}"; file="${tests_run[${n}]#*|}"
+  if [[ "$(cat "${results}/${n}.rc" 2>/dev/null)" == "pass" ]]; then pass "promtool ${version} test rules ${file}"
+  else fail "promtool ${version} test rules ${file}" "$(cat "${results}/${n}.out" 2>/dev/null)"; fi
 done
 [[ ${#seen[@]} -gt 0 ]] || fail "a promtool to run (tests/rules/fetch-prometheus.sh needs docker; tests/lint/setup.sh needs apt-get)"
 
 # --- structure ---------------------------------------------------------------------------
 echo "== structure"
 exprs="$(mktemp)"
-trap 'rm -f "${exprs}"' EXIT
+trap 'rm -rf "${exprs}" "${results}"' EXIT
 if out="$(python3 tests/rules/check_rules.py "${exprs}" 2>&1)"; then
   while IFS= read -r line; do
     case "${line}" in
