@@ -149,7 +149,9 @@ layout.add(8, [
              distinct("hook_registered", "hook_event, hook_source"), "{{hook_event}} ({{hook_source}})",
              "no hooks", ds=LOKI)),
     (6, bars("MCP Servers Connected", "Sessions in the time range that connected to each MCP server "
-             "(mcp_server_connection, status connected; server names and transports only)." + LOKI_NOTE,
+             "(mcp_server_connection, status connected; server names and transports only). Claude Code "
+             "sends the server's name only when the client sets OTEL_LOG_TOOL_DETAILS=1 "
+             "(claude_code_client_log_tool_details); without it the bar is the transport alone." + LOKI_NOTE,
              distinct("mcp_server_connection", "server_name, transport_type", extra=' | status="connected"'),
              "{{server_name}} ({{transport_type}})", "no MCP server", ds=LOKI)),
 ])

@@ -92,6 +92,14 @@ def sessions_by_version():
     return results
 
 
+def _feature_env() -> dict:
+    """The feature sessions' team, and the collector's bearer token when it requires one."""
+    env = {"OTEL_RESOURCE_ATTRIBUTES": "team=platform,cost_center=4711"}
+    if _token():
+        env["OTEL_EXPORTER_OTLP_HEADERS"] = f"Authorization=Bearer {_token()}"
+    return env
+
+
 # Catalog scenarios (tests/catalog/scenarios.py) that emit what the scripted session does not:
 # an MCP tool call with tool details (the names the collector takes out), a skill, hooks, and a
 # subagent's request that fails until its retries are exhausted.
@@ -111,7 +119,7 @@ def feature_sessions():
     for name in FEATURE_SCENARIOS:
         run = sessions.run_scenario(by_name[name], claude_bins()[VERSIONS[-1]], workroot,
                                     endpoint=f"http://{_container_ip()}:4318",
-                                    extra_env={"OTEL_RESOURCE_ATTRIBUTES": "team=platform,cost_center=4711"})
+                                    extra_env=_feature_env())
         assert run["problem"] is None and run["result"], f"{name}: {run['problem']}"
         # Whether the stand-in asked for the commit and the pull request (the overview counts them).
         result = dict(run["result"], claude_code_version=VERSIONS[-1], scenario=name,
