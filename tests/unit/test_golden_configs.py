@@ -30,7 +30,7 @@ GOLDEN = ROOT / "tests" / "golden"
 TEMPLATES = {
     "otel_collector": ("config.yaml.j2", ".yaml"),
     "loki": ("loki.yml.j2", ".yaml"),
-    "prometheus": ("prometheus.yml.j2", ".yml"),
+    "prometheus": ("prometheus.yml.j2", ".yaml"),
 }
 
 
@@ -105,7 +105,7 @@ def test_prometheus_golden_configs_pass_promtool(tmp_path):
     promtool = os.environ.get("TCC_PROMTOOL_PINNED", "")
     assert promtool and pathlib.Path(promtool).is_file(), (
         "TCC_PROMTOOL_PINNED must name promtool 3.5 (tests/harness.sh unit sets it: tests/rules/fetch-prometheus.sh forky)")
-    for path in sorted((GOLDEN / "prometheus").glob("*.yml")):
+    for path in sorted((GOLDEN / "prometheus").glob("*.yaml")):
         if path.name == "cases.yml":
             continue
         proc = subprocess.run([promtool, "check", "config", "--syntax-only", str(path)], capture_output=True,
