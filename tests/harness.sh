@@ -294,6 +294,12 @@ do_importer() {
 do_unit() {
   ensure_env
   [[ -n "${TCC_PROMTOOL:-}" ]] || setup_lint_parsers >/dev/null
+  # The golden Prometheus configurations are rendered for the pinned 3.5 line: its promtool
+  # (Debian 14's, cached by tests/rules/fetch-prometheus.sh) checks them.
+  if [[ -z "${TCC_PROMTOOL_PINNED:-}" ]]; then
+    TCC_PROMTOOL_PINNED="$(bash "${ROOT}/tests/rules/fetch-prometheus.sh" forky | tail -n1)/promtool"
+    export TCC_PROMTOOL_PINNED
+  fi
   # The golden collector configurations are validated by the real collector.
   [[ -n "${TCC_OTELCOL_BIN:-}" ]] || setup_otelcol >/dev/null
   cd "${ROOT}"

@@ -30,6 +30,7 @@ GOLDEN = ROOT / "tests" / "golden"
 TEMPLATES = {
     "otel_collector": ("config.yaml.j2", ".yaml"),
     "loki": ("loki.yml.j2", ".yaml"),
+    "prometheus": ("prometheus.yml.j2", ".yaml"),
 }
 
 
@@ -95,6 +96,22 @@ def test_collector_golden_configs_pass_otelcol_validate():
         proc = subprocess.run([binary, "validate", f"--config={path}"], env=env, capture_output=True, text=True,
                               check=False, timeout=60)
         assert proc.returncode == 0, f"{path.name}: {proc.stderr[-2000:]}"
+
+
+def test_prometheus_golden_configs_pass_promtool(tmp_path):
+    """Every golden Prometheus configuration is one the real promtool of the pinned line accepts
+    (Debian 14's 3.5.3), as the role's validate: does (--syntax-only: the *_file paths it names
+    exist on a real host only)."""
+    promtool = os.environ.get("TCC_PROMTOOL_PINNED", "")
+    assert promtool and pathlib.Path(promtool).is_file(), (
+        "TCC_PROMTOOL_PINNED must name promtool 3.5 (tests/harness.sh unit sets it: tests/rules/fetch-prometheus.sh forky)")
+    for path in sorted((GOLDEN / "prometheus").glob("*.yaml")):
+        if path.name == "cases.yml":
+            continue
+        proc = subprocess.run([promtool, "check", "config", "--syntax-only", str(path)], capture_output=True,
+                              text=True, check=False, timeout=60)
+        assert proc.returncode == 0, f"{path.name}: {proc.stdout[-1000:]} {proc.stderr[-2000:]}"
+        print(f"{path.name}: {proc.stdout.strip()}")
 
 
 @pytest.mark.parametrize("role", sorted(r for r, (_template, suffix) in TEMPLATES.items() if suffix in (".yaml", ".yml")))
