@@ -44,6 +44,9 @@ BURST_SECONDS="${BURST_SECONDS:-20}"
 # 1: the burst's requests are one session's each, as Claude Code sends them; more: that many
 # sessions' resources per request, as a forwarding collector (or a gateway tier) sends them.
 BURST_SESSIONS_PER_REQUEST="${BURST_SESSIONS_PER_REQUEST:-1}"
+# The same for the ramp: with more than 1, the generator (Python, on the same cores) spends less
+# per session and can drive the collector further.
+RAMP_SESSIONS_PER_REQUEST="${RAMP_SESSIONS_PER_REQUEST:-1}"
 SESSIONS="${SESSIONS:-10000}"
 WINDOW_SECONDS="${WINDOW_SECONDS:-300}"
 PROM_BIN="${TCC_PROMETHEUS:-${CACHE}/prometheus-forky/usr/bin/prometheus}"
@@ -118,7 +121,7 @@ EOF
 mkdir -p "${WORK}/data"
 "${OTELCOL}" validate --config "${WORK}/otelcol.yaml" >"${WORK}/validate.log" 2>&1 \
   || { cat "${WORK}/validate.log" >&2; die "the collector rejects the configuration"; }
-LIMIT_MIB="$(sed -n 's/^ *limit_mib: *\([0-9]*\)$/\1/p' "${WORK}/otelcol.yaml" | head -n1)"
+LIMIT_MIB="$(sed -n 's/^ *limit_mib: *\([0-9]*\)$/\1/p' "${WORK}/otelcol.yaml" | sort -n | tail -n1)"
 [[ -n "${LIMIT_MIB}" ]] || die "no memory_limiter limit_mib in ${GOLDEN}"
 
 # The environment the role writes for the defaults (roles/otel_collector/templates/otelcol.env.j2).
@@ -169,7 +172,8 @@ T0="$(date +%s)"
 python3 tests/bench/collector_load.py run --otlp "127.0.0.1:${PORT[http]}" --collector-pid "${COL_PID}" \
   --prom "${PROM_URL}" --sink "http://127.0.0.1:${PORT[sink]}" \
   --telemetry "http://127.0.0.1:${PORT[telemetry]}/metrics" --memory-limit-mib "${LIMIT_MIB}" \
-  --ramp "${RAMP}" --step-seconds "${STEP_SECONDS}" --burst-seconds "${BURST_SECONDS}" \
+  --ramp "${RAMP}" --step-seconds "${STEP_SECONDS}" \
+  --ramp-sessions-per-request "${RAMP_SESSIONS_PER_REQUEST}" --burst-seconds "${BURST_SECONDS}" \
   --burst-sessions-per-request "${BURST_SESSIONS_PER_REQUEST}" \
   --sessions "${SESSIONS}" --window-seconds "${WINDOW_SECONDS}" --json "${WORK}/result.json"
 kill -0 "${COL_PID}" 2>/dev/null || die "the collector has gone"
@@ -184,7 +188,7 @@ r["meta"] = {"date": "$(date -u +%FT%TZ)", "commit": "$(git rev-parse --short HE
              "load_average_at_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
              "run_seconds": $(($(date +%s) - T0)),
              "prometheus_rss_mib": $(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/${PROM_PID}/status"),
-             "command": "tests/bench/collector-capacity.sh (RAMP=${RAMP} STEP_SECONDS=${STEP_SECONDS} BURST_SESSIONS_PER_REQUEST=${BURST_SESSIONS_PER_REQUEST} SESSIONS=${SESSIONS} WINDOW_SECONDS=${WINDOW_SECONDS})"}
+             "command": "tests/bench/collector-capacity.sh (RAMP=${RAMP} STEP_SECONDS=${STEP_SECONDS} RAMP_SESSIONS_PER_REQUEST=${RAMP_SESSIONS_PER_REQUEST} BURST_SESSIONS_PER_REQUEST=${BURST_SESSIONS_PER_REQUEST} SESSIONS=${SESSIONS} WINDOW_SECONDS=${WINDOW_SECONDS})"}
 json.dump(r, open(sys.argv[2], "w"), indent=2)
 EOF
 cp "${OUT_DIR}/result-${stamp}.json" "${OUT_DIR}/last-result.json"

@@ -493,8 +493,10 @@ def settle(a: argparse.Namespace, sent: dict, timeout: float) -> dict:
     while time.monotonic() - t0 < timeout:
         stats = get_json(a.sink + "/stats")
         sink_records = stats["log_records"]
-        series = prom_scalar(a.prom, f'count({{__name__=~"claude_code_.+",team=~"{team_re}"}})')
-        tokens = prom_scalar(a.prom, f'sum(claude_code_token_usage_tokens_total{{team=~"{team_re}"}})')
+        # Each series has one sample: look back over the whole run, not the 5 minutes an instant
+        # query sees.
+        series = prom_scalar(a.prom, f'count(last_over_time({{__name__=~"claude_code_.+",team=~"{team_re}"}}[3h]))')
+        tokens = prom_scalar(a.prom, f'sum(last_over_time(claude_code_token_usage_tokens_total{{team=~"{team_re}"}}[3h]))')
         if sink_records >= sent["events_ok"] + sent["events_base"] and series >= sent["points_ok"]:
             break
         time.sleep(2)
@@ -529,7 +531,8 @@ def run(a: argparse.Namespace) -> int:
     for step, rate in enumerate(a.ramp):
         team = f"bench-ramp-{step}"
         say(f"ramp: {rate} sessions/s for {a.step_seconds} s")
-        r = run_phase(a, team, int(rate * a.step_seconds), rate, a.procs, a.threads, False, a.step_seconds * 3)
+        r = run_phase(a, team, int(rate * a.step_seconds), rate, a.procs, a.threads, False, a.step_seconds * 3,
+                      a.ramp_sessions_per_request)
         r["phase"] = "ramp"
         r.update(check([r], 120))
         report["phases"].append(r)
@@ -558,9 +561,9 @@ def run(a: argparse.Namespace) -> int:
     # 3. N sessions within a window, refused requests retried as a client would.
     rate = a.sessions / a.window_seconds
     say(f"sessions: {a.sessions} within {a.window_seconds} s ({rate:.1f}/s), retried when refused")
-    s = run_phase(a, "bench-sessions", a.sessions, rate, a.procs, a.threads, True, a.window_seconds * 3)
+    s = run_phase(a, "bench-sessions", a.sessions, rate, a.procs, a.threads, True, a.window_seconds * 2)
     s["phase"] = "sessions"
-    s.update(check([s], 600))
+    s.update(check([s], 300))
     s["own_metrics"] = own_metrics(a.telemetry)
     report["phases"].append(s)
     say(f"  {s['sessions']} sessions in {s['seconds']} s, refused {s['refused_requests']} (retried {s['retries']}),"
@@ -612,6 +615,7 @@ def main() -> int:
     r.add_argument("--memory-limit-mib", type=int, required=True)
     r.add_argument("--ramp", type=lambda v: [float(x) for x in v.split(",")], default=[25, 50, 100, 200, 400, 800])
     r.add_argument("--step-seconds", type=float, default=15)
+    r.add_argument("--ramp-sessions-per-request", type=int, default=1)
     r.add_argument("--procs", type=int, default=2)
     r.add_argument("--threads", type=int, default=16)
     r.add_argument("--burst-procs", type=int, default=4)
