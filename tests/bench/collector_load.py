@@ -100,7 +100,7 @@ def count_log_records(body: bytes) -> int:
             if f2 != 2 or w2 != 2:
                 continue
             sl = rl[v2[0]:v2[1]]
-            count += sum(1 for f3, w3, _ in _fields(sl) if f3 == 2 and w3 == 2)
+            count += sum(1 for f3, w3, _value in _fields(sl) if f3 == 2 and w3 == 2)
     return count
 
 
@@ -315,7 +315,8 @@ def sender(args: tuple) -> dict:
            "status": {}, "errors": 0, "retries": 0, "late": 0}
     lock = threading.Lock()
     t_start = time.monotonic()
-    # Session k of this process is due at t_start + k / (rate / 1); each thread takes every
+
+    # Session k of this process is due at t_start + k / rate; each thread takes every
     # threads-th session of the process.
     def work(t: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=30)
@@ -511,7 +512,8 @@ def run(a: argparse.Namespace) -> int:
                               "metrics_request_bytes": shape.metrics_bytes,
                               "logs_request_bytes": shape.logs_bytes, "encoding": "OTLP/HTTP JSON"},
                     "memory_limit_mib": a.memory_limit_mib, "phases": []}
-    say = lambda m: print(f"[{time.strftime('%H:%M:%S')}] {m}", file=sys.stderr, flush=True)  # noqa: E731
+    def say(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     def check(results: list, timeout: float) -> dict:
         base = report["sink_seen"]
@@ -600,7 +602,7 @@ def report_only(a: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("sink")
     s.add_argument("--port", type=int, required=True)
