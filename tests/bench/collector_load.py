@@ -512,6 +512,7 @@ def run(a: argparse.Namespace) -> int:
                               "metrics_request_bytes": shape.metrics_bytes,
                               "logs_request_bytes": shape.logs_bytes, "encoding": "OTLP/HTTP JSON"},
                     "memory_limit_mib": a.memory_limit_mib, "phases": []}
+
     def say(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
