@@ -34,7 +34,8 @@
 #
 # Needs: the collector (tests/otelcol/build.sh; TCC_OTELCOL_BIN to use another), Prometheus 3.5
 # (TCC_PROMETHEUS), the collection's virtualenv (tests/harness.sh setup), python3, curl. About
-# 10 minutes with the defaults.
+# 6-15 minutes with the defaults: the last phase takes longer when the collector refuses (at
+# most twice WINDOW_SECONDS, then it stops sending). Results: roles/otel_collector/README.md, "Capacity".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
