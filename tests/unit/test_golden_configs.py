@@ -26,16 +26,23 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
 
-# role -> (template, suffix of the golden files)
+# role[:what] -> (template, suffix of the golden files)
 TEMPLATES = {
     "otel_collector": ("config.yaml.j2", ".yaml"),
+    # The environment file: GOMEMLIMIT (tests/bench/collector-capacity.sh reads defaults.env).
+    "otel_collector:env": ("otelcol.env.j2", ".env"),
     "loki": ("loki.yml.j2", ".yaml"),
     "prometheus": ("prometheus.yml.j2", ".yaml"),
 }
 
 
-def _render(role: str, tmp_path: pathlib.Path) -> dict[str, str]:
-    template, suffix = TEMPLATES[role]
+def _role(key: str) -> str:
+    return key.split(":")[0]
+
+
+def _render(key: str, tmp_path: pathlib.Path) -> dict[str, str]:
+    template, suffix = TEMPLATES[key]
+    role = _role(key)
     cases = yaml.safe_load((GOLDEN / role / "cases.yml").read_text(encoding="utf-8"))
     out = tmp_path / "out"
     out.mkdir()
@@ -64,10 +71,11 @@ def _render(role: str, tmp_path: pathlib.Path) -> dict[str, str]:
     return {name: (out / f"{name}{suffix}").read_text(encoding="utf-8") for name in cases}
 
 
-@pytest.mark.parametrize("role", sorted(TEMPLATES))
-def test_rendered_configuration_matches_golden_files(role, tmp_path):
-    suffix = TEMPLATES[role][1]
-    rendered = _render(role, tmp_path)
+@pytest.mark.parametrize("key", sorted(TEMPLATES))
+def test_rendered_configuration_matches_golden_files(key, tmp_path):
+    suffix = TEMPLATES[key][1]
+    role = _role(key)
+    rendered = _render(key, tmp_path)
     update = os.environ.get("TCC_GOLDEN_UPDATE") == "1"
     problems = []
     for name, text in sorted(rendered.items()):
