@@ -69,9 +69,24 @@ def _differ(prom, vm):
     return sorted(k for k in set(prom) & set(vm) if not _same(prom[k], vm[k]))
 
 
+# How long Prometheus must have run before the comparisons: the instant they read is a minute
+# old, and by then every recording rule group has been evaluated and every rate() window holds
+# samples on both sides (in CI, right after converge, the instant came before the first
+# evaluation of the rules and the comparisons had nothing to compare).
+WARM_UP_S = 180
+
+
 def _instant(host):
-    """An instant a minute old, on a 15 s step (the scrape and evaluation interval)."""
-    now = float(_get(host, PROM, "/api/v1/query", query="time()")["result"][1])
+    """An instant a minute old, on a 15 s step (the scrape and evaluation interval), once
+    Prometheus has run for WARM_UP_S."""
+    deadline = time.time() + WARM_UP_S + 60
+    while True:
+        now = float(_get(host, PROM, "/api/v1/query", query="time()")["result"][1])
+        start = _query(host, PROM, 'process_start_time_seconds{job="prometheus"}', now)
+        if start and now - float(start[0]["value"][1]) >= WARM_UP_S:
+            break
+        assert time.time() < deadline, "Prometheus did not run long enough for the comparisons"
+        time.sleep(5)
     return int(now - 60) // 15 * 15
 
 
