@@ -394,7 +394,9 @@ NOT_EXERCISED = {
 
 def test_loki_panels_of_the_team_dashboards_have_their_events(host, team_sessions):  # pylint: disable=redefined-outer-name
     """Loki cannot run here: each Loki query's events must reach the stand-in for Loki with every field it uses."""
-    ids = {s["session_id"] for s in accepted_sessions(team_sessions)}
+    # The team sessions and the stack's other sessions: the MCP server's name, for one, comes
+    # only from the feature session with tool details (OTEL_LOG_TOOL_DETAILS=1).
+    ids = {s["session_id"] for s in accepted_sessions(team_sessions)} | {s["session_id"] for s in all_sessions()}
     deadline = time.time() + 60
     while True:
         records = [r for r in _loki_records(host) if r.get("session_id") in ids]
