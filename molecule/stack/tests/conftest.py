@@ -94,7 +94,7 @@ def sessions_by_version():
 
 def _feature_env() -> dict:
     """The feature sessions' team, and the collector's bearer token when it requires one."""
-    # 15 s for the exit export, as tcc_sessions.session_env gives the scripted sessions.
+    # More time for the exit export, as tcc_sessions.session_env gives the scripted sessions.
     env = {"OTEL_RESOURCE_ATTRIBUTES": "team=platform,cost_center=4711", "CLAUDE_CODE_OTEL_SHUTDOWN_TIMEOUT_MS": "15000"}
     if _token():
         env["OTEL_EXPORTER_OTLP_HEADERS"] = f"Authorization=Bearer {_token()}"

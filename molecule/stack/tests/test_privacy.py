@@ -9,7 +9,8 @@ repository's remote URL.
    (tests/claude/otlp_capture.py) instead of the stack. The marker IS in what the client sends.
 2. The stack's sessions (conftest.py) went through the collector with its defaults: the marker
    is nowhere in the Loki export (recorded by the stand-in for Loki, not Loki), in no Prometheus
-   series (name, label or value), and no span left the collector (it has no traces pipeline).
+   series (name, label or value), and no span left the collector (its traces pipeline ends in the
+   `nop` exporter: spans are accepted and discarded).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 import urllib.parse
 
 import pytest
+import yaml
 
 from conftest import MARKER, ROOT, VERSIONS, _free_port, run_session, session_env, start_messages_api  # pylint: disable=import-error
 
@@ -103,8 +105,14 @@ def test_prometheus_has_no_marker_anywhere(host, sessions_by_version):
 
 
 def test_no_span_leaves_the_collector(host, sessions_by_version):  # pylint: disable=unused-argument
-    """Claude Code sent traces (opted in); the collector has no traces pipeline, so it accepts and exports none."""
+    """Claude Code sent traces (opted in): the collector accepts them (a 404 costs Claude Code
+    2.1.197 its exit export) and discards them: the traces pipeline's only exporter is `nop`."""
     own = host.check_output("curl -fsS http://127.0.0.1:8888/metrics")
     spans = [line for line in own.splitlines() if "_spans" in line and not line.startswith("#")]
     print(f"collector's span counters: {spans or 'none'}")
-    assert not [line for line in spans if "sent_spans" in line or "accepted_spans" in line and not line.endswith(" 0")]
+    accepted = sum(float(line.rsplit(" ", 1)[1]) for line in spans if "receiver_accepted_spans" in line)
+    assert accepted > 0, "the collector accepted no span: Claude Code's traces were refused"
+    assert not [line for line in spans if "sent_spans" in line and not line.endswith(" 0")], spans
+    traces = yaml.safe_load(host.check_output("cat /etc/otelcol/config.yaml"))["service"]["pipelines"]["traces"]
+    assert traces["exporters"] == ["nop"], traces
+    print(f"{accepted:.0f} spans accepted, every one discarded (traces pipeline exporters: nop)")
