@@ -186,11 +186,28 @@ def hint_for(metric):
         "Find out which component exports it and whether Prometheus receives it."
 
 
-def present(metric, prometheus, range_s, now):
-    """Whether Prometheus has samples of the metric in the range (None when it cannot tell)."""
+# Labels that only opt-ins put on Claude Code's series, which a query requires (`label!=""`):
+# what their absence means, and the settings that bring them.
+LABEL_HINTS = {
+    "vcs_repository_name": (
+        "no Claude Code series carries the repository (vcs_repository_name)",
+        "The repository is sent and kept only on opt-in, on both sides: claude_code_client_metrics_include_repository: "
+        "true (Claude Code 2.1.332 or later) and otel_collector_keep_repository: true. Nothing is wrong if you keep "
+        "repositories out of Prometheus."),
+    "project": (
+        "no Claude Code series carries a project",
+        "Map repositories to projects with otel_collector_repository_projects (with the client's repository opt-in, "
+        "claude_code_client_metrics_include_repository), or set project=... in OTEL_RESOURCE_ATTRIBUTES of each "
+        "project's .claude/settings.json (docs/teams.md)."),
+}
+
+
+def present(metric, prometheus, range_s, now, label=None):
+    """Whether Prometheus has samples of the metric (with a non-empty `label`) in the range (None when it cannot tell)."""
+    selector = "__name__=%s" % json.dumps(metric) + (', %s!=""' % label if label else "")
     try:
         body = _get(prometheus + "/api/v1/query", {
-            "query": "count(last_over_time({__name__=%s}[%ds]))" % (json.dumps(metric), range_s), "time": now})
+            "query": "count(last_over_time({%s}[%ds]))" % (selector, range_s), "time": now})
     except (HTTPError, URLError, OSError, ValueError):
         return None
     return bool((body.get("data") or {}).get("result"))
@@ -211,10 +228,11 @@ def summarise(results, prometheus, now):
         if panel not in entry["panels"]:
             entry["panels"].append(panel)
 
-    def is_present(metric, range_s):
-        key = (metric, range_s)
+    def is_present(metric, range_s, label=None):
+        key = (metric, range_s, label)
         if key not in known:
-            known[key] = present(metric, prometheus, range_s, now)
+            known[key] = present(metric, prometheus, range_s, now, label=label) if label else \
+                present(metric, prometheus, range_s, now)
         return known[key]
 
     # Claude Code's own series (not the recording rules' sums, which are 0 rather than absent).
@@ -256,7 +274,13 @@ def summarise(results, prometheus, now):
                       set(m for m in absent if m.startswith("claude_code")))),
                   "Nothing to fix: the panels fill when it happens.", panel)
         else:
-            cause("rate", "note", "No data although their series are there", RATE_NOTE, panel)
+            # The series are there, but perhaps none with a label that only an opt-in brings.
+            unlabelled = [label for label in LABEL_HINTS if re.search(r'\b%s!=""' % label, res.get("expr") or "")
+                          and all(is_present(m, res["range_s"], label) is False for m in res.get("metrics") or [])]
+            for label in unlabelled:
+                cause(("label", label), "note", LABEL_HINTS[label][0], LABEL_HINTS[label][1], panel)
+            if not unlabelled:
+                cause("rate", "note", "No data although their series are there", RATE_NOTE, panel)
     out = {"dashboards": dashboards, "queries": len(results), "with_data": sum(1 for r in results if r["ok"]),
            "counts": [{"what": "%s: %d of %d queries return data" % (name, stats["ok"], stats["total"]), "fix": ""}
                       for name, stats in sorted(dashboards.items())],

@@ -64,13 +64,14 @@ def test_grafanas_intervals():
     assert doctor.seconds("now-7d") == 7 * 86400 and doctor.seconds("bogus") is None
 
 
-def _result(dashboard, panel, metrics, ok=False, error=None, kind="prometheus"):
+def _result(dashboard, panel, metrics, ok=False, error=None, kind="prometheus", expr="x"):
     return {"dashboard": dashboard, "panel": panel, "ref": "A", "type": kind, "instant": True, "range_s": 3600,
-            "step": 15, "expr": "x", "metrics": metrics, "ok": ok, "error": error}
+            "step": 15, "expr": expr, "metrics": metrics, "ok": ok, "error": error}
 
 
-def _summarise(results, monkeypatch, absent=()):
-    monkeypatch.setattr(doctor, "present", lambda metric, *_: metric not in absent)
+def _summarise(results, monkeypatch, absent=(), unlabelled=()):
+    monkeypatch.setattr(doctor, "present",
+                        lambda metric, *_, label=None: metric not in absent and label not in unlabelled)
     return doctor.summarise(results, "http://prometheus.invalid", 0)
 
 
@@ -106,6 +107,24 @@ def test_series_present_but_no_data_is_the_rate_note(monkeypatch):
     out = _summarise([_result("Main", "panel 1", ["claude_code_cost_usage_USD_total"])] +
                      [_result("Main", "panel 2", ["claude_code_cost_usage_USD_total"], ok=True)], monkeypatch)
     assert out["problems"] == [] and "fewer than two samples" in out["notes"][0]["fix"]
+
+
+def test_series_without_an_opt_in_label_name_the_opt_in(monkeypatch):
+    # The Repositories dashboard of a stack whose clients do not send the repository.
+    expr = 'sum by (vcs_repository_name)(claude_code_cost_usage_USD_total{vcs_repository_name!=""})'
+    results = [_result("Repositories", "Cost by Repository", ["claude_code_cost_usage_USD_total"], expr=expr),
+               _result("Repositories", "Cost by Project", ["claude_code_cost_usage_USD_total"],
+                       expr='sum by (project)(claude_code_cost_usage_USD_total{project!=""})'),
+               _result("Main", "panel 2", ["claude_code_cost_usage_USD_total"], ok=True)]
+    out = _summarise(results, monkeypatch, unlabelled={"vcs_repository_name", "project"})
+    assert out["problems"] == []
+    notes = {n["what"].split(":")[0]: n for n in out["notes"]}
+    assert "otel_collector_keep_repository" in notes["no Claude Code series carries the repository (vcs_repository_name)"]["fix"]
+    assert "otel_collector_repository_projects" in notes["no Claude Code series carries a project"]["fix"]
+    assert not any("fewer than two samples" in n["fix"] for n in out["notes"])
+    # With the label there, the query's emptiness is the rate note again.
+    out = _summarise(results[:1], monkeypatch)
+    assert "fewer than two samples" in out["notes"][0]["fix"]
 
 
 def test_a_failing_query_is_a_problem(monkeypatch):
