@@ -55,9 +55,9 @@ OUT_DIR="${CACHE}/bench-collector"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 cd "${ROOT}"
 
-say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# say, die, free_port, wait_http
+# shellcheck source=tests/bench/lib.sh
+source "${ROOT}/tests/bench/lib.sh"
 
 [[ -x "${PROM_BIN}" ]] || die "no Prometheus at ${PROM_BIN} (set TCC_PROMETHEUS)"
 OTELCOL="${TCC_OTELCOL_BIN:-$(bash tests/otelcol/build.sh | tail -n1)}"
@@ -85,17 +85,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-wait_http() { # URL PID LOG: until URL answers 2xx, the process is alive, 60 s at most
-  local url="$1" pid="$2" log="$3"
-  for _ in $(seq 1 120); do
-    curl -fsS -o /dev/null "${url}" 2>/dev/null && return 0
-    kill -0 "${pid}" 2>/dev/null || break
-    sleep 0.5
-  done
-  tail -n 20 "${log}" >&2
-  die "${url} did not answer"
-}
 
 declare -A PORT
 for what in grpc http health telemetry prometheus sink; do PORT["${what}"]="$(free_port)"; done

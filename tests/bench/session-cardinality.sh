@@ -53,9 +53,9 @@ OUT_DIR="${CACHE}/bench-cardinality"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 cd "${ROOT}"
 
-say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# say, die, free_port, wait_http
+# shellcheck source=tests/bench/lib.sh
+source "${ROOT}/tests/bench/lib.sh"
 
 [[ "${SESSIONS}" =~ ^[1-9][0-9]*$ ]] || die "SESSIONS must be a positive integer"
 [[ -x "${CLAUDE_BIN}" ]] || die "no Claude Code CLI at ${CLAUDE_BIN} (set CLAUDE_BIN)"
@@ -106,17 +106,6 @@ forget_pid() {
   local pid="$1" kept=() p
   for p in "${PIDS[@]}"; do [[ "${p}" == "${pid}" ]] || kept+=("${p}"); done
   PIDS=("${kept[@]}")
-}
-
-wait_http() { # URL PID LOG: until URL answers 2xx, the process is alive, 60 s at most
-  local url="$1" pid="$2" log="$3"
-  for _ in $(seq 1 120); do
-    curl -fsS -o /dev/null "${url}" 2>/dev/null && return 0
-    kill -0 "${pid}" 2>/dev/null || break
-    sleep 0.5
-  done
-  tail -n 20 "${log}" >&2
-  die "${url} did not answer"
 }
 
 # --- 1. render both modes' configurations from the roles --------------------------------------
