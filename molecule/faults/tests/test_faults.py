@@ -9,7 +9,13 @@ fault hits the stack in the middle of both:
   collector SIGKILL   systemctl kill --signal=SIGKILL otelcol (systemd starts it again)
   Prometheus restart  systemctl restart prometheus
   Loki outage         the stand-in for Loki stopped for 20 s
+  collector stopped   systemctl stop otelcol on the gateway's host: the second collector (on
+                      tcc-faults-bookworm, behind the same gateway) takes the rest of the sessions
+                      (started again once they end)
   host reboot         docker restart of the whole host (gateway, collector, Prometheus, ...)
+
+The gateway spreads every session's exports over the two collectors (roundrobin), so in every
+row a delta session's points reach both, each collector keeping its own running totals.
 
 Then, per session:
   cost    the main dashboard's own query (Total Cost Today, with the session's id added to its
@@ -50,6 +56,7 @@ sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
 import pricing  # noqa: E402
 
 CONTAINER = "tcc-faults-trixie"
+PEER = "tcc-faults-bookworm"  # the second collector
 ENDPOINT = "http://127.0.0.1:24318"  # the gateway's OTLP/HTTP port, published on the controller
 PROM = "http://127.0.0.1:9090"
 VERSION = list(claude_bins())[-1]
@@ -63,9 +70,26 @@ DASHBOARD = json.loads((ROOT / "files/dashboards/claude-code.json").read_text(en
 COST_QUERY = next(t["expr"] for p in DASHBOARD["panels"] if p.get("title") == "Total Cost Today" for t in p["targets"])
 
 
-def docker_exec(*command: str) -> str:
-    return subprocess.run(["docker", "exec", CONTAINER, *command], capture_output=True, text=True,
-                          check=True, timeout=120).stdout
+class DockerExecError(subprocess.CalledProcessError):
+    """A command in a container failed: its message carries what the command said."""
+
+    def __str__(self):
+        return f"{super().__str__()}\n{self.stderr or ''}{self.output or ''}"
+
+
+def docker_exec(*command: str, container: str = CONTAINER) -> str:
+    out = subprocess.run(["docker", "exec", container, *command], capture_output=True, text=True,
+                         check=False, timeout=120)
+    if out.returncode:
+        raise DockerExecError(out.returncode, out.args, out.stdout, out.stderr)
+    return out.stdout
+
+
+def accepted_points(container: str) -> float:
+    """The metric points a host's collector accepted since it started."""
+    own = docker_exec("curl", "-fsS", "http://127.0.0.1:8888/metrics", container=container)
+    return sum(float(line.rsplit(" ", 1)[1]) for line in own.splitlines()
+               if line.startswith("otelcol_receiver_accepted_metric_points"))
 
 
 def prom(promql: str):
@@ -118,11 +142,14 @@ FAULTS = {
     "collector SIGKILL": lambda: docker_exec("systemctl", "kill", "--signal=SIGKILL", "otelcol"),
     "Prometheus restart": lambda: docker_exec("systemctl", "restart", "prometheus"),
     "Loki outage": loki_outage,
+    # Stopped for the rest of the sessions (started again once they end: RESTORE).
+    "collector stopped": lambda: docker_exec("systemctl", "stop", "otelcol"),
     "host reboot": reboot,
 }
+RESTORE = {"collector stopped": lambda: docker_exec("systemctl", "start", "otelcol")}
 
 
-def run_pair(fault=None) -> dict:
+def run_pair(fault=None, restore=None) -> dict:
     """A delta and a cumulative session at once, the fault FAULT_AT seconds in: {temporality: result}."""
     results, errors = {}, []
 
@@ -147,6 +174,8 @@ def run_pair(fault=None) -> dict:
         fault()
     for thread in threads:
         thread.join(timeout=900)
+    if restore:
+        restore()
     assert not errors, errors
     wait_healthy()
     return results
@@ -199,12 +228,15 @@ def measure(result: dict, timeout: float = 150) -> dict:
 def table():
     """Every fault's pair of sessions, measured: {(fault, temporality): measurement}."""
     wait_healthy()
+    peer_before = accepted_points(PEER)
     baseline = run_pair()
+    print(f"the second collector ({PEER}) accepted {accepted_points(PEER) - peer_before:.0f} metric points "
+          "of the no-fault pair")
     rows = {}
     for temporality in TEMPORALITIES:
         rows[("no fault", temporality)] = measure(baseline[temporality])
     for name, fault in FAULTS.items():
-        results = run_pair(fault)
+        results = run_pair(fault, RESTORE.get(name))
         for temporality in TEMPORALITIES:
             rows[(name, temporality)] = measure(results[temporality], timeout=60 if name == "host reboot" else 150)
     print(f"\nClaude Code {VERSION}, sessions of ~30 s, the fault {FAULT_AT:.0f} s in; the stand-in for Loki, not Loki")
@@ -217,7 +249,7 @@ def table():
 
 
 @pytest.mark.parametrize("fault", ["no fault", "collector restart", "collector SIGKILL", "Prometheus restart",
-                                   "Loki outage"])
+                                   "Loki outage", "collector stopped"])
 @pytest.mark.parametrize("temporality", TEMPORALITIES)
 def test_totals_exact_and_every_event_arrives(table, fault, temporality):  # pylint: disable=redefined-outer-name
     row = table[(fault, temporality)]
@@ -235,3 +267,10 @@ def test_a_host_reboot_loses_nothing_of_a_cumulative_clients_metrics(table):  # 
     print(f"host reboot: delta cost {delta['cost_error']:.3f} %, tokens {delta['token_error']:.3f} %; events "
           f"delta complete: {delta['complete']} (missing {delta['missing']}), cumulative complete: {row['complete']} "
           f"(missing {row['missing']})")
+
+
+def test_both_collectors_took_part(table):  # pylint: disable=redefined-outer-name,unused-argument
+    """The sessions' exports were spread over both collectors: the second one accepted points too."""
+    points = {host: accepted_points(host) for host in (CONTAINER, PEER)}
+    print(f"metric points accepted since each collector last started: {points}")
+    assert points[PEER] > 0, f"the second collector ({PEER}) took no part"
