@@ -7,6 +7,7 @@
 # under 70 s with the defaults.
 #
 # usage: tests/bench/stack-rerun.sh [RUNS]     (run `tests/harness.sh setup` once before)
+#        TCC_STACK_SUITE=forky tests/bench/stack-rerun.sh   the same on Debian 14 (Prometheus 3.5)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
@@ -32,8 +33,14 @@ for firewall in 0 1; do
     start=$(date +%s.%N)
     out="$(molecule idempotence -s stack 2>&1)" || { echo "${out}" | tail -n 40; echo "run ${i}: NOT idempotent"; exit 1; }
     end=$(date +%s.%N)
-    recap="$(echo "${out}" | grep -E 'tcc-stack-trixie +: ok=' | tail -n1 | sed 's/^[^t]*//')"
+    recap="$(echo "${out}" | grep -E 'tcc-stack-[a-z]+ +: ok=' | tail -n1 | sed 's/^[^t]*//')"
     printf '  run %d: %.1f s  %s\n' "${i}" "$(python3 -c "print(${end} - ${start})")" "${recap}"
   done
+done
+# The units' exposure (systemd-analyze security) on this image; Loki and Grafana have no binary here.
+container="tcc-stack-${TCC_STACK_SUITE:-trixie}"
+echo "exposure on ${container} ($(docker exec "${container}" sh -c '. /etc/os-release; echo "${PRETTY_NAME}"')):"
+for unit in otelcol otlp-gateway prometheus alertmanager; do
+  printf '  %-13s %s\n' "${unit}" "$(docker exec "${container}" systemd-analyze security --no-pager "${unit}.service" | tail -n1)"
 done
 echo "(molecule destroy -s stack removes the container)"

@@ -25,7 +25,7 @@ from tcc_sessions import CONTENT_OPT_INS, ROOT, claude_bins, container_ip, free_
 from tcc_sessions import session_env as _session_env  # noqa: E402
 from tcc_sessions import start_messages_api as _start_messages_api  # noqa: E402
 
-CONTAINER = "tcc-stack-trixie"
+CONTAINER = f"tcc-stack-{os.environ.get('TCC_STACK_SUITE') or 'trixie'}"  # molecule.yml
 SESSIONS_FILE = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "sessions.jsonl"
 # A string that must never reach storage: it is in the prompt and in the repository's URL.
 MARKER = f"tccmarker{uuid.uuid4().hex[:12]}"
