@@ -22,6 +22,8 @@ source "${CACHE}/venv-${key}/bin/activate"
 TCC_OTELCOL_BIN="$(bash "${ROOT}/tests/otelcol/build.sh" | tail -n1)"
 export TCC_OTELCOL_BIN
 cd "${ROOT}"
+# Debian 14's systemd needs cgroup v2 set up by the image's own init (molecule/prometheus/molecule.yml).
+if [[ "${TCC_STACK_SUITE:-}" == forky ]]; then export TCC_STACK_INIT=/usr/local/sbin/tcc-init; fi
 
 molecule create -s stack >/dev/null
 molecule converge -s stack >/dev/null
