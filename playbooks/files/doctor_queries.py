@@ -231,8 +231,7 @@ def summarise(results, prometheus, now):
     def is_present(metric, range_s, label=None):
         key = (metric, range_s, label)
         if key not in known:
-            known[key] = present(metric, prometheus, range_s, now, label=label) if label else \
-                present(metric, prometheus, range_s, now)
+            known[key] = present(metric, prometheus, range_s, now, label=label)
         return known[key]
 
     # Claude Code's own series (not the recording rules' sums, which are 0 rather than absent).
