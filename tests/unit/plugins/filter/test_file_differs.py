@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: telemetry.claude_code developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""file_differs: a re-run skips only what a copy or file task would leave as it is, and every drift is caught.
+
+The find entries are what ansible.builtin.find returns for real files (made here in tmp_path and looked at by
+the find module's own statinfo), the stat lines what `stat --printf` prints for them.
+"""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+import subprocess
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.telemetry.claude_code.plugins.filter.file_differs import file_differs
+
+OWNER = pwd.getpwuid(os.getuid()).pw_name
+GROUP = grp.getgrgid(os.getgid()).gr_name
+TEXT = "groups:\n  - name: ünïcode\n"
+
+
+def _find_entry(path, checksum=True):
+    st = os.stat(path)
+    entry = {"path": str(path), "mode": "%04o" % (st.st_mode & 0o7777), "isdir": os.path.isdir(path),
+             "isreg": os.path.isfile(path), "pw_name": OWNER, "gr_name": GROUP}
+    if checksum and os.path.isfile(path):
+        entry["checksum"] = hashlib.sha1(open(path, "rb").read()).hexdigest()
+    return entry
+
+
+@pytest.fixture(name="rules")
+def fixture_rules(tmp_path):
+    path = tmp_path / "claude_code_alerts.yml"
+    path.write_text(TEXT, encoding="utf-8")
+    path.chmod(0o640)
+    return path
+
+
+def test_file_in_place_is_skipped(rules):
+    assert not file_differs([_find_entry(rules)], str(rules), OWNER, GROUP, "0640", TEXT)
+
+
+@pytest.mark.parametrize("change", ["content", "mode", "owner", "group", "missing", "no_checksum", "a_directory"])
+def test_every_drift_makes_the_task_run(rules, change):
+    entry = _find_entry(rules)
+    args = [str(rules), OWNER, GROUP, "0640", TEXT]
+    if change == "content":
+        args[4] = TEXT + "# edited\n"
+    elif change == "mode":
+        rules.chmod(0o644)
+        entry = _find_entry(rules)
+    elif change == "owner":
+        entry["pw_name"] = "someone-else"
+    elif change == "group":
+        entry["gr_name"] = "other-group"
+    elif change == "missing":
+        entry["path"] = str(rules) + ".old"
+    elif change == "no_checksum":
+        del entry["checksum"]
+    elif change == "a_directory":
+        entry.update(isdir=True, isreg=False)
+    assert file_differs([entry], *args)
+
+
+def test_directories_from_one_stat_call(tmp_path):
+    a, b = tmp_path / "config", tmp_path / "data"
+    a.mkdir(mode=0o750)
+    a.chmod(0o750)
+    missing = tmp_path / "queue"
+    proc = subprocess.run(["stat", "--printf", "%n\t%a\t%U\t%G\t%F\n", "--", str(a), str(b), str(missing)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1  # what the roles' failed_when accepts: some are missing
+    lines = proc.stdout.splitlines()
+    assert not file_differs(lines, str(a), OWNER, GROUP, "0750")
+    assert file_differs(lines, str(a), OWNER, GROUP, "0755")        # mode drift
+    assert file_differs(lines, str(a), "nobody", GROUP, "0750")     # owner drift
+    assert file_differs(lines, str(missing), OWNER, GROUP, "0750")  # not there yet
+    b.write_text("x", encoding="utf-8")
+    lines = subprocess.run(["stat", "--printf", "%n\t%a\t%U\t%G\t%F\n", "--", str(b)], capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    assert file_differs(lines, str(b), OWNER, GROUP, "%04o" % (os.stat(b).st_mode & 0o7777))  # a file, not a directory
+
+
+def test_bad_input_is_an_error():
+    with pytest.raises(AnsibleFilterError):
+        file_differs("not a list", "/x", "root", "root", "0640")
+    with pytest.raises(AnsibleFilterError):
+        file_differs(["only two\tfields"], "/x", "root", "root", "0640")
+    with pytest.raises(AnsibleFilterError):
+        file_differs([{"path": "/x", "pw_name": "root", "gr_name": "root", "mode": "0640"}], "/x", "root", "root",
+                     "rw-r-----")
