@@ -5,6 +5,7 @@
 #   tests/bench/collector-capacity.sh
 #   RAMP=25,50,100 STEP_SECONDS=10 SESSIONS=2000 WINDOW_SECONDS=60 tests/bench/collector-capacity.sh
 #   GOMEMLIMIT=0 tests/bench/collector-capacity.sh   # without the role's Go memory limit
+#   GOLDEN_CASE=sized_3000 tests/bench/collector-capacity.sh   # another golden case's configuration
 #
 # Everything runs on 127.0.0.1, on free ports, from a temp dir under /var/tmp; every process the
 # script starts is stopped when it ends, however it ends.
@@ -90,7 +91,11 @@ declare -A PORT
 for what in grpc http health telemetry prometheus sink; do PORT["${what}"]="$(free_port)"; done
 
 # --- 1. the role's default configuration, addresses and paths rewritten ----------------------
-GOLDEN=tests/golden/otel_collector/defaults.yaml
+# GOLDEN_CASE names another golden case of tests/golden/otel_collector/cases.yml (e.g. sized_3000,
+# the README's sizing for 3,000 developers) to measure the role's rendering of those variables.
+GOLDEN_CASE="${GOLDEN_CASE:-defaults}"
+GOLDEN="tests/golden/otel_collector/${GOLDEN_CASE}.yaml"
+[[ -f "${GOLDEN}" ]] || die "no golden configuration ${GOLDEN}"
 python3 - "${GOLDEN}" "${WORK}/otelcol.yaml" <<EOF
 import sys
 text = open(sys.argv[1], encoding="utf-8").read()
@@ -115,7 +120,7 @@ LIMIT_MIB="$(sed -n 's/^ *limit_mib: *\([0-9]*\)$/\1/p' "${WORK}/otelcol.yaml" |
 [[ -n "${LIMIT_MIB}" ]] || die "no memory_limiter limit_mib in ${GOLDEN}"
 
 # The environment the role writes for the defaults (roles/otel_collector/templates/otelcol.env.j2).
-ENV_GOLDEN=tests/golden/otel_collector/defaults.env
+ENV_GOLDEN="tests/golden/otel_collector/${GOLDEN_CASE}.env"
 ROLE_GOMEMLIMIT=""
 if [[ -f "${ENV_GOLDEN}" ]]; then
   ROLE_GOMEMLIMIT="$(sed -n 's/^GOMEMLIMIT=\(.*\)$/\1/p' "${ENV_GOLDEN}" | tr -d '"')"
