@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): the dashboard's Prometheus queries, raw and on the recording rules of
-# files/rules/claude_code_recording.yml, over a month of synthetic Claude Code series.
+# Benchmark (not a test): the Prometheus queries of the four main dashboards, raw and on the
+# recording rules of files/rules/claude_code_recording.yml, over a month of synthetic Claude
+# Code series.
 #
 #   tests/bench/rules-benchmark.sh
+#   SESSIONS_PER_DAY=10000 DAYS=3 RANGES=24h tests/bench/rules-benchmark.sh
+#   GENERATE_ONLY=1 tests/bench/rules-benchmark.sh      # only make (and cache) the data
+#   ONLY="claude-code claude-code-overview" POINTS=0 REPEAT=3 tests/bench/rules-benchmark.sh
 #
 # 1. Generates DAYS (30) days of SESSIONS_PER_DAY (1000) sessions, series shaped like the
 #    measured ones (tests/bench/rules_bench_gen.py), and turns them into TSDB blocks with
@@ -10,14 +14,24 @@
 #    of retention compacts to). The blocks are cached under
 #    ~/.cache/telemetry.claude_code/bench-rules/ and reused by later runs with the same settings.
 # 2. Starts a throwaway Prometheus (Debian 13's 2.53 binary, tests/rules/fetch-prometheus.sh)
-#    on 127.0.0.1:PORT on a copy of the blocks, and backfills the recording rules around the
-#    end of the data and 7 days before it (`promtool tsdb create-blocks-from rules`, every 1m).
-# 3. Restarts it with those blocks and runs every Prometheus query of
-#    files/dashboards/claude-code.json as an instant query at the end of the data (precisely: at
-#    the rules' last evaluation before it, less than a minute earlier; $__range_s 86400,
-#    $__range 24h, $__rate_interval 1m, $__interval 1m), raw and rewritten onto the records,
+#    on 127.0.0.1:PORT on a copy of the blocks, and backfills the recording rules
+#    (`promtool tsdb create-blocks-from rules`, every 1m) in the 10 minutes before the end of
+#    the data and around the same time of day on each of the DAILY (14) days before it.
+# 3. Restarts it with those blocks, on one core (GOMAXPROCS=1, unless ONE_CORE=0), and runs
+#    every Prometheus query of the dashboards files/dashboards/claude-code.json (main),
+#    claude-code-overview.json, claude-code-deep-dive.json and claude-code-stack-health.json as
+#    an instant query at the end of the data (precisely: at the rules' last evaluation before
+#    it, less than a minute earlier), for a dashboard time range of each of RANGES ("24h 30d":
+#    $__range, $__range_s and ${__from:date:seconds} follow it; $__interval and
+#    $__rate_interval 1m), as shipped and built raw (TCC_DASHBOARD_RAW=1: no recording rules),
 #    REPEAT (5) times each, interleaved (tests/bench/rules_bench_query.py). Both must give the
-#    same results. Also times each recording rule once, the price of keeping them.
+#    same results; empty and all-zero results are listed. Also times each recording rule once,
+#    the price of keeping them. A table of the totals ends the output; the measurements are in
+#    ~/.cache/telemetry.claude_code/bench-rules/result-<sessions>x<days>-<dashboard>-<range>.json.
+#    The load average (uptime) is printed before and after each dashboard: the timings mean
+#    little on a busy machine. Time series panels count as one instant query in the totals;
+#    their raw form is also timed as the range query Grafana sends for a panel POINTS (1000)
+#    data points wide (POINTS=0: not).
 #
 # Needs docker (for the Debian binaries) the first time, python3 with PyYAML, ~1 GB of free
 # space in TMPDIR while generating. The first run spends most of its time generating data.
@@ -27,6 +41,9 @@ CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
 DAYS="${DAYS:-30}"
 SESSIONS_PER_DAY="${SESSIONS_PER_DAY:-1000}"
 REPEAT="${REPEAT:-5}"
+RANGES="${RANGES:-24h 30d}"
+POINTS="${POINTS:-1000}"
+DAILY="${DAILY:-14}"
 PORT="${PORT:-19095}"
 # The end of the data: a fixed instant, so that cached blocks stay valid (2026-11-01T00:00Z).
 END="${END:-1793491200}"
@@ -69,6 +86,7 @@ fi
 samples="$(grep -h '^chunk' "${DATA}/generate.log" | awk '{s += $7} END {print s}')"
 say "data: $("${GEN[@]}" --stats), ${samples} samples, $(du -sh "${DATA}/blocks" | cut -f1) of blocks" \
   "(generated in $(cat "${DATA}/complete") s)"
+if [[ "${GENERATE_ONLY:-0}" == 1 ]]; then exit 0; fi
 
 # --- 2. a throwaway Prometheus, and the rules backfilled -----------------------------------
 RUN="$(mktemp -d)"
@@ -77,8 +95,8 @@ stop() { if [[ -n "${PID}" ]]; then kill "${PID}" 2>/dev/null || true; wait "${P
 trap 'stop; rm -rf "${RUN}"' EXIT
 cp -r "${DATA}/blocks" "${RUN}/data"
 printf 'global:\n  evaluation_interval: 1m\n' >"${RUN}/prometheus.yml"
-start() {
-  "${BIN}/prometheus" --config.file="${RUN}/prometheus.yml" --storage.tsdb.path="${RUN}/data" \
+start() { # [GOMAXPROCS]
+  GOMAXPROCS="${1:-}" "${BIN}/prometheus" --config.file="${RUN}/prometheus.yml" --storage.tsdb.path="${RUN}/data" \
     --storage.tsdb.retention.time=100y --storage.tsdb.max-block-duration=54h \
     --web.listen-address="127.0.0.1:${PORT}" --log.level=warn >>"${RUN}/prometheus.log" 2>&1 &
   PID=$!
@@ -93,33 +111,74 @@ start() {
 }
 start
 t0="$(date +%s.%N)"
-# (--end past the instant: a sample exactly at the end of the range is not written.)
-for at in "${END}" "$((END - 7 * 86400))"; do
-  "${PROMTOOL}" tsdb create-blocks-from rules --start="$((at - 600))" --end="$((at + 120))" --eval-interval=60s \
+# The shipped dashboards read the records at the end; the same time of day on the days before
+# is there for daily sums (offset 1d, 2d, ...). (--end past the instant: a sample exactly at
+# the end of the range is not written.)
+backfill() { # FROM TO
+  "${PROMTOOL}" tsdb create-blocks-from rules --start="$1" --end="$2" --eval-interval=60s \
     --url="${URL}" --output-dir="${RUN}/rules" files/rules/claude_code_recording.yml >>"${RUN}/backfill.log" 2>&1 \
     || { tail -n 20 "${RUN}/backfill.log"; exit 1; }
+}
+backfill "$((END - 600))" "$((END + 120))"
+for ((d = 1; d <= DAILY; d++)); do
+  at=$((END - d * 86400))
+  backfill "$((at - 120))" "$((at + 120))"
 done
-say "recording rules backfilled (every minute from 10 minutes before the end, and 7 days before) in $(seconds "${t0}") s"
+say "recording rules backfilled (every minute in the 10 minutes before the end, and around the same time" \
+  "on each of the ${DAILY} days before) in $(seconds "${t0}") s"
 stop
 cp -r "${RUN}"/rules/* "${RUN}/data/"
-start
+if [[ "${ONE_CORE:-1}" == 1 ]]; then start 1; else start; fi
 
-# --- 3. the dashboard's queries ------------------------------------------------------------
-say "dashboard queries at $(date -u -d "@${END}" +%FT%TZ), raw vs. recording rules, median of ${REPEAT}:"
-# The dashboard as shipped reads the records where a panel's window is fixed (1h, 24h); the
-# same dashboard built raw (TCC_DASHBOARD_RAW=1) reads only per-session series: before/after.
-TCC_DASHBOARD_RAW=1 python3 - "${RUN}/raw-main.json" <<'PY'
-import json, sys
+# --- 3. the dashboards' queries ------------------------------------------------------------
+# The dashboards as shipped read the records where a panel's window is fixed (1h, 24h); the
+# same dashboards built raw (TCC_DASHBOARD_RAW=1) read only per-session series: before/after.
+DASHBOARDS=(main:claude-code overview:claude-code-overview deep_dive:claude-code-deep-dive
+  stack_health:claude-code-stack-health)
+TCC_DASHBOARD_RAW=1 python3 - "${RUN}" "${DASHBOARDS[@]}" <<'PY'
+import importlib, json, sys
 sys.path.insert(0, "tests/dashboards")
-import generate_main, common  # noqa: E401
-json.dump(common.render(generate_main.dashboard), open(sys.argv[1], "w", encoding="utf-8"))
+import common  # noqa: E402
+for item in sys.argv[2:]:
+    module, name = item.split(":")
+    board = importlib.import_module(f"generate_{module}").dashboard
+    with open(f"{sys.argv[1]}/raw-{name}.json", "w", encoding="utf-8") as handle:
+        json.dump(common.render(board), handle)
 PY
-say "1. the main dashboard as shipped vs. the same dashboard without recording rules (\$__range = 24h):"
-python3 tests/bench/rules_bench_query.py --url "${URL}" --time "${END}" --repeat "${REPEAT}" \
-  --dashboard "${RUN}/raw-main.json" --shipped files/dashboards/claude-code.json \
-  --rules files/rules/claude_code_recording.yml --json "${CACHE}/bench-rules/last-result.json"
-say "2. what if every 24h accrual read a record (only true when the dashboard's range is 24h):"
-python3 tests/bench/rules_bench_query.py --url "${URL}" --time "${END}" --repeat "${REPEAT}" \
-  --dashboard "${RUN}/raw-main.json" --rules files/rules/claude_code_recording.yml \
-  --json "${CACHE}/bench-rules/last-result-whatif.json"
-say "measurements written to ${CACHE}/bench-rules/last-result.json and last-result-whatif.json"
+cores="every core"
+[[ "${ONE_CORE:-1}" == 1 ]] && cores="one core (GOMAXPROCS=1)"
+say "dashboard queries at $(date -u -d "@${END}" +%FT%TZ), raw vs. as shipped, median of ${REPEAT}, Prometheus on ${cores}:"
+status=0
+results=()
+for item in "${DASHBOARDS[@]}"; do
+  name="${item#*:}"
+  [[ -n "${ONLY:-}" && " ${ONLY} " != *" ${name} "* ]] && continue
+  for range in ${RANGES}; do
+    out="${CACHE}/bench-rules/result-${SESSIONS_PER_DAY}x${DAYS}-${name}-${range}.json"
+    rules=()
+    [[ "${name}" == claude-code && "${range}" == "${RANGES%% *}" ]] && rules=(--rules files/rules/claude_code_recording.yml)
+    say "${name}, \$__range ${range}; load average before:$(uptime | sed 's/.*load average://')"
+    python3 tests/bench/rules_bench_query.py --url "${URL}" --time "${END}" --repeat "${REPEAT}" --range "${range}" \
+      --name "${name}" --dashboard "${RUN}/raw-${name}.json" --shipped "files/dashboards/${name}.json" \
+      --range-queries "${POINTS}" "${rules[@]}" --json "${out}" --progress || status=1
+    say "load average after:$(uptime | sed 's/.*load average://')"
+    results+=("${out}")
+  done
+done
+say "totals (${SESSIONS_PER_DAY} sessions/day, ${DAYS} days; sum of the medians; raw = without recording rules):"
+python3 - "${results[@]}" <<'PY'
+import json, sys
+print(f"{'dashboard':<26} {'range':>5} {'queries':>7} {'raw s':>8} {'shipped s':>9}  empty  zeros  "
+      f"{'range queries raw s':>19}  slowest (raw)")
+for path in sys.argv[1:]:
+    s = json.load(open(path, encoding="utf-8"))["summary"]
+    if not s["queries"]:
+        print(f"{s['dashboard']:<26} {s['range']:>5} {0:>7}  (no Prometheus queries)")
+        continue
+    slow = "; ".join(f"{p} {1000 * w:.0f} ms" for p, w in s["raw"]["slowest"])
+    ranged = s.get("range_queries")
+    ranged = f"{ranged['count']} in {ranged['total_raw']:.3f}" if ranged else "-"
+    print(f"{s['dashboard']:<26} {s['range']:>5} {s['queries']:>7} {s['raw']['total']:8.3f} {s['rec']['total']:9.3f}"
+          f"  {len(s['empty']):>5}  {len(s['zero']):>5}  {ranged:>19}  {slow}")
+PY
+exit "${status}"

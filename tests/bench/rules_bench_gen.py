@@ -1,12 +1,19 @@
 """Synthetic Claude Code series for tests/bench/rules-benchmark.sh, as OpenMetrics text.
 
-Shaped like the measured series (docs/telemetry.md): every session has its own counters
-(session_id), starting with a 0 at the session's created timestamp (what created-timestamp
-zero ingestion stores), then the cumulative values a 15 s scrape of the collector sees while
-the session exports, then the final value for 5 more minutes (the exporter's metric
-expiration), then nothing. Labels: job="claude-code", instance, otel_scope_name,
-otel_scope_version, user_id, session_id, terminal_type, and per metric model, query_source,
-agent_name, type, tool_name, decision, source, language, start_type.
+Shaped like the series the collector pushes (remote write, docs/telemetry.md): every session
+has its own counters (session_id) and stream start (stream_start, Unix milliseconds), with a
+sample only when Claude Code exported a change (every 60 s, claude_code_client's default
+export interval, and at its exit), no zero before the first value and nothing after the last
+(no scrape, no exporter expiry). Labels: job="claude-code" (no instance: pushed),
+otel_scope_name, otel_scope_version, user_id, session_id, terminal_type, team (a resource
+attribute Claude Code copies onto every data point), stream_start, and per metric model,
+query_source, agent_name, type, tool_name, decision, source, language, start_type. Some
+sessions commit (claude_code_commit_count_total) or open a pull request
+(claude_code_pull_request_count_total).
+
+The stack's own series that the stack health dashboard reads (up, otelcol_*, prometheus_*,
+loki_*, alertmanager_*; a few dozen) are scraped every 15 s over the last STACK_HOURS (24)
+hours only: its queries read the last minutes, whatever the number of sessions.
 
 Sessions: SESSIONS_PER_DAY a day (more during working hours), lasting minutes (log-normal,
 median 8 min), on Sonnet (70%), Opus (20%) or Haiku (10%); 30% run a subagent on Haiku.
@@ -30,8 +37,10 @@ import math
 import random
 import sys
 
+EXPORT = 60
 SCRAPE = 15
-EXPIRY = 300
+STACK_HOURS = 24
+TEAMS = ["platform", "payments", "mobile", "data", "web", "infra"]
 MODELS = [("claude-sonnet-4-5-20250929", 0.70, 1.0), ("claude-opus-4-1-20250805", 0.20, 5.0),
           ("claude-haiku-4-5-20251001", 0.10, 0.3)]
 SUBAGENT_MODEL = "claude-haiku-4-5-20251001"
@@ -75,9 +84,11 @@ def session(rng, index, start, duration):
     sid = f"{hashlib.md5(f'{index}'.encode()).hexdigest()[:8]}-{index:06d}-4bench"
     main_model = pick(rng, MODELS)
     factor = {m: f for m, _share, f in MODELS}[main_model]
-    common = (f'job="claude-code",instance="127.0.0.1:8889",otel_scope_name="com.anthropic.claude_code",'
-              f'otel_scope_version="2.1.197",user_id="{rng.choice(USERS)}",session_id="{sid}",'
-              f'terminal_type="{pick(rng, TERMINALS)}"')
+    user = rng.randrange(len(USERS))
+    common = (f'job="claude-code",otel_scope_name="com.anthropic.claude_code",'
+              f'otel_scope_version="2.1.197",user_id="{USERS[user]}",session_id="{sid}",'
+              f'terminal_type="{pick(rng, TERMINALS)}",team="{TEAMS[user % len(TEAMS)]}",'
+              f'stream_start="{int(start * 1000)}"')
     scale = math.exp(rng.gauss(0, 0.8)) * duration / 480
     series = []
 
@@ -105,32 +116,82 @@ def session(rng, index, start, duration):
                        f'source="config",language="Python"}}', rng.randint(1, 12), True))
     series.append((f'claude_code_active_time_seconds_total{{{common},type="cli"}}', round(duration * 0.3, 3), False))
     series.append((f'claude_code_session_count_total{{{common},start_type="fresh"}}', 1, True))
+    if rng.random() < 0.25:
+        series.append((f'claude_code_commit_count_total{{{common}}}', rng.randint(1, 3), True))
+        if rng.random() < 0.4:
+            series.append((f'claude_code_pull_request_count_total{{{common}}}', 1, True))
     return (start, start + duration, series, rng.random())
 
 
 def curve(start, end, seed):
-    """(timestamp, fraction of the final value) of every sample of a session's series."""
+    """(timestamp, fraction of the final value) of every export of a session: every EXPORT
+    seconds after its start and at its end (the exit flush), the fraction growing in steps."""
     rng = random.Random(seed)
-    first = math.ceil(start / SCRAPE) * SCRAPE
-    active = list(range(first, int(end) + SCRAPE, SCRAPE))
-    steps = [rng.expovariate(1.0) if rng.random() < 0.6 else 0.0 for _t in active]
+    ticks = [start + k * EXPORT for k in range(1, int((end - start) // EXPORT) + 1)]
+    if not ticks or end - ticks[-1] > 1:
+        ticks.append(end)
+    steps = [rng.expovariate(1.0) if rng.random() < 0.6 else 0.0 for _t in ticks]
+    steps[0] += 1e-3  # something to export at the first export
     steps[-1] += 1e-3
     total = sum(steps)
     acc = 0.0
-    points = [(round(start, 3), 0.0)]
-    for t, step in zip(active, steps):
+    points = []
+    for t, step in zip(ticks, steps):
         acc += step
-        points.append((t, acc / total))
-    last = active[-1]
-    points += [(t, 1.0) for t in range(last + SCRAPE, last + EXPIRY + 1, SCRAPE)]
+        points.append((round(t, 3), acc / total))
     return points
+
+
+def stack_series(lo, hi, end):
+    """The stack's own series (stack health dashboard), scraped every SCRAPE s over the last STACK_HOURS."""
+    first = max(lo, end - STACK_HOURS * 3600)
+    first = math.ceil(first / SCRAPE) * SCRAPE
+    times = range(first, min(hi, end + 1), SCRAPE)
+    col = 'job="otel-collector",instance="127.0.0.1:8888"'
+    prom = 'job="prometheus",instance="127.0.0.1:9090"'
+    loki = 'job="loki",instance="127.0.0.1:3100"'
+    am = 'job="alertmanager",instance="127.0.0.1:9093"'
+    # (series, value at t): counters grow at a fixed rate, gauges are flat
+    defs = [(f'up{{job="{job}",instance="127.0.0.1:{port}"}}', lambda t: 1)
+            for job, port in (("prometheus", 9090), ("alertmanager", 9093), ("otel-collector", 8888),
+                              ("loki", 3100), ("grafana", 3000))]
+    for kind, rate in (("metric_points", 120.0), ("log_records", 40.0)):
+        rcv = f'{col},receiver="otlp",transport="http"'
+        defs += [(f'otelcol_receiver_accepted_{kind}{{{rcv}}}', lambda t, r=rate: int(r * (t - 1.7e9))),
+                 (f'otelcol_receiver_refused_{kind}{{{rcv}}}', lambda t: 0),
+                 (f'otelcol_receiver_failed_{kind}{{{rcv}}}', lambda t: 0)]
+        exp = f'{col},exporter="{"prometheus_remote_write" if kind == "metric_points" else "otlp_http/loki"}"'
+        defs += [(f'otelcol_exporter_sent_{kind}{{{exp}}}', lambda t, r=rate: int(r * (t - 1.7e9))),
+                 (f'otelcol_exporter_send_failed_{kind}{{{exp}}}', lambda t: 0)]
+    queue = f'{col},exporter="otlp_http/loki",data_type="logs"'
+    defs += [(f'otelcol_exporter_queue_size{{{queue}}}', lambda t: 3),
+             (f'otelcol_exporter_queue_capacity{{{queue}}}', lambda t: 10000),
+             (f'otelcol_process_memory_rss{{{col}}}', lambda t: 180e6),
+             (f'prometheus_tsdb_head_series{{{prom}}}', lambda t: 20000),
+             (f'prometheus_tsdb_storage_blocks_bytes{{{prom}}}', lambda t: 2.0e9),
+             (f'prometheus_tsdb_wal_storage_size_bytes{{{prom}}}', lambda t: 1.5e8),
+             (f'prometheus_tsdb_retention_limit_bytes{{{prom}}}', lambda t: 0),
+             (f'prometheus_target_scrapes_exceeded_sample_limit_total{{{prom}}}', lambda t: 0)]
+    for group in ("claude_code_recording", "claude_code_alerts", "claude_code_budgets", "claude_code_silence"):
+        rg = f'{prom},rule_group="/etc/prometheus/rules/{group}.yml;{group}"'
+        defs += [(f'prometheus_rule_evaluations_total{{{rg}}}', lambda t: int((t - 1.7e9) / 60)),
+                 (f'prometheus_rule_evaluation_failures_total{{{rg}}}', lambda t: 0)]
+    defs += [(f'loki_distributor_lines_received_total{{{loki},tenant="fake"}}', lambda t: int(40 * (t - 1.7e9))),
+             (f'loki_distributor_bytes_received_total{{{loki},tenant="fake"}}', lambda t: int(40000 * (t - 1.7e9))),
+             (f'loki_discarded_samples_total{{{loki},tenant="fake",reason="line_too_long"}}', lambda t: 0)]
+    defs += [(f'alertmanager_alerts{{{am},state="{state}"}}', lambda t: 0)
+             for state in ("active", "suppressed", "unprocessed")]
+    defs += [(f'alertmanager_notifications_failed_total{{{am},integration="webhook"}}', lambda t: 0)]
+    if not times:
+        return [], 0
+    return [(name, [(t, value(t)) for t in times]) for name, value in defs], len(defs)
 
 
 def block_bounds(args):
     block = args.block_hours * 3600
     begin = args.end - args.days * 86400
     first = begin - begin % block
-    return [(t, min(t + block, args.end + EXPIRY + SCRAPE)) for t in range(first, args.end + EXPIRY + SCRAPE, block)]
+    return [(t, min(t + block, args.end + 1)) for t in range(first, args.end + 1, block)]
 
 
 def write_chunk(args, k):
@@ -139,21 +200,35 @@ def write_chunk(args, k):
     n_series = n_samples = 0
     buf = []
     for start, end, series, seed in sessions(args):
-        if start >= hi or end + EXPIRY + SCRAPE < lo:
+        if start >= hi or end < lo:
             continue
-        points = [(t, f) for t, f in curve(start, end, seed) if lo <= t < hi]
-        if not points:
+        points = curve(start, end, seed)
+        if not any(lo <= t < hi for t, _f in points):
             continue
         for prefix, final, integer in series:
-            n_series += 1
+            # a sample only when the value changed (an export with something in it), never 0
+            previous = None
+            kept = 0
             for t, f in points:
                 value = int(round(final * f)) if integer else round(final * f, 6)
-                buf.append(f"{prefix} {value} {t}\n")
-            n_samples += len(points)
+                if value == previous or value == 0:
+                    continue
+                previous = value
+                if lo <= t < hi:
+                    buf.append(f"{prefix} {value} {t}\n")
+                    kept += 1
+            if kept:
+                n_series += 1
+                n_samples += kept
         if len(buf) > 200000:
             out.write("".join(buf))
             buf = []
     out.write("".join(buf))
+    stack, count = stack_series(lo, hi, args.end)
+    for name, samples in stack:
+        out.write("".join(f"{name} {value} {t}\n" for t, value in samples))
+        n_samples += len(samples)
+    n_series += count
     out.write("# EOF\n")
     print(f"chunk {k}: [{lo}, {hi}) {n_series} series, {n_samples} samples", file=sys.stderr)
 
