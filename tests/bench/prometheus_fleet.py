@@ -218,7 +218,7 @@ def day_sessions(developers: int, per_day: float, seed: int) -> list:
     for dev in range(developers):
         # Each developer's sessions: their number Poisson-like around per_day, hours by weight.
         n = int(per_day) + (1 if rng.random() < per_day - int(per_day) else 0)
-        for _ in range(n):
+        for _session in range(n):
             x = rng.random() * total
             hour = 0
             while x >= HOURLY[hour]:
@@ -249,7 +249,7 @@ def scrape_self(prom: str) -> dict:
 def proc_status(pid: int) -> dict:
     out = {}
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
+        key, _sep, value = line.partition(":")
         if key in ("VmRSS", "VmHWM"):
             out[key] = int(value.split()[0]) * 1024
     return out
@@ -260,7 +260,7 @@ def simulate(a: argparse.Namespace) -> int:
     templates = cal["templates"]
     rng = random.Random(a.seed)
     sessions = day_sessions(a.developers, a.sessions_per_day, a.seed)
-    users = [f"{rng.getrandbits(256):064x}" for _ in range(a.developers)]
+    users = [f"{rng.getrandbits(256):064x}" for _dev in range(a.developers)]
     teams = [f"team-{dev // a.team_size:03d}" for dev in range(a.developers)]
     now = time.time()
     end_of_sim = a.hours * 3600
