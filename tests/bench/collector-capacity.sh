@@ -69,23 +69,8 @@ VENV="${CACHE}/venv-${key}"
 [[ -x "${VENV}/bin/python" ]] || die "no virtualenv in ${CACHE} (tests/harness.sh setup)"
 
 # --- processes and temp files: everything is stopped and removed on exit --------------------
-mkdir -p /var/tmp "${OUT_DIR}"
-WORK="$(mktemp -d /var/tmp/tcc-capacity.XXXXXX)"
-PIDS=()
-cleanup() {
-  local rc=$? pid
-  for pid in "${PIDS[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "${pid}" 2>/dev/null || true; done
-  if [[ "${rc}" -ne 0 ]]; then
-    say "failed (status ${rc}); last lines of the logs in ${WORK}:"
-    for f in "${WORK}"/*.log; do [[ -f "${f}" ]] && { echo "--- ${f}" >&2; tail -n 15 "${f}" >&2; }; done
-  fi
-  if [[ "${KEEP_WORK:-0}" == 1 ]]; then say "kept ${WORK}"; else rm -rf "${WORK}"; fi
-  exit "${rc}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+mkdir -p "${OUT_DIR}"
+bench_work tcc-capacity
 
 declare -A PORT
 for what in grpc http health telemetry prometheus sink; do PORT["${what}"]="$(free_port)"; done
