@@ -101,28 +101,27 @@ def dashboard_queries(path, values, steps=None):
     return out
 
 
-def query(url, expr, at):
-    data = urllib.parse.urlencode({"query": expr, "time": str(at), "stats": "all"}).encode()
+def _post(url, path, params):
+    """POST a query to Prometheus's HTTP API: (wall time in seconds, the answer's data)."""
     start = time.perf_counter()
-    with urllib.request.urlopen(f"{url}/api/v1/query", data=data, timeout=600) as response:
+    with urllib.request.urlopen(f"{url}{path}", data=urllib.parse.urlencode(params).encode(), timeout=600) as response:
         body = json.load(response)
     wall = time.perf_counter() - start
     if body.get("status") != "success":
-        raise RuntimeError(f"{expr}: {body}")
-    stats = (body["data"].get("stats") or {}).get("timings") or {}
-    samples = (body["data"].get("stats") or {}).get("samples") or {}
-    return wall, stats.get("evalTotalTime", wall), body["data"], samples.get("totalQueryableSamples")
+        raise RuntimeError(f"{params['query']}: {body}")
+    return wall, body["data"]
+
+
+def query(url, expr, at):
+    wall, data = _post(url, "/api/v1/query", {"query": expr, "time": str(at), "stats": "all"})
+    stats = (data.get("stats") or {}).get("timings") or {}
+    samples = (data.get("stats") or {}).get("samples") or {}
+    return wall, stats.get("evalTotalTime", wall), data, samples.get("totalQueryableSamples")
 
 
 def query_range(url, expr, start, end, step):
-    data = urllib.parse.urlencode({"query": expr, "start": str(start), "end": str(end), "step": str(step)}).encode()
-    began = time.perf_counter()
-    with urllib.request.urlopen(f"{url}/api/v1/query_range", data=data, timeout=600) as response:
-        body = json.load(response)
-    wall = time.perf_counter() - began
-    if body.get("status") != "success":
-        raise RuntimeError(f"{expr}: {body}")
-    return wall, body["data"]["result"]
+    wall, data = _post(url, "/api/v1/query_range", {"query": expr, "start": str(start), "end": str(end), "step": str(step)})
+    return wall, data["result"]
 
 
 def as_map(data):
