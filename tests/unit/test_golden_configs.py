@@ -33,6 +33,8 @@ TEMPLATES = {
     "otel_collector:env": ("otelcol.env.j2", ".env"),
     "loki": ("loki.yml.j2", ".yaml"),
     "prometheus": ("prometheus.yml.j2", ".yaml"),
+    # The data sources' provisioning file (the case sets _grafana_provisioning as the task does).
+    "grafana:datasources": ("provisioning.yml.j2", ".yaml"),
 }
 
 
