@@ -13,12 +13,13 @@ dashboard's variables by their current values, ``$__range`` by the dashboard's t
 (``now-24h``: 24h), ``$__interval`` and ``$__rate_interval`` the way Grafana derives them for a
 panel about 1000 points wide and a 15 s scrape interval.
 
-``run PROMETHEUS_URL LOKI_URL`` (on the backend host, where Prometheus and Loki listen; standard
-library only): reads that list from stdin, runs each query the way the panel does (an instant
-query at now, or a range query over the dashboard's time range) and prints a summary: per
-dashboard how many queries returned data, and for each one that did not, the error or the
-series it reads that Prometheus does not have in the time range, with what that means and how
-to fix it (``HINTS``). An empty LOKI_URL skips the Loki queries.
+``run PROMETHEUS_URL LOKI_URL`` (on the Grafana host, at the URLs its data sources read, with the
+HTTP headers they send, from the environment variable ``TCC_DOCTOR_HEADERS`` as
+``{"prometheus": {NAME: VALUE}, "loki": {...}}``, never the command line; standard library only):
+reads that list from stdin, runs each query the way the panel does (an instant query at now, or
+a range query over the dashboard's time range) and prints a summary: per dashboard how many
+queries returned data, and for each one that did not, the error or the series it reads that
+Prometheus does not have in the time range, with what that means and how to fix it (``HINTS``). An empty LOKI_URL skips the Loki queries.
 
 What is a problem and what is only a note: a query that fails, a component's own series that
 are missing (the component does not run or is not scraped), and no Claude Code data at all are
@@ -31,13 +32,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import json
+import os
 import re
 import sys
 import time
 
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 SCRAPE_INTERVAL_S = 15
 MAX_POINTS = 1000
@@ -103,8 +105,14 @@ def list_queries(dashboards, lint):
     return out
 
 
+# HTTP headers per base URL, the ones Grafana's data source sends (a tenant, a token): set by main().
+HEADERS = {}
+
+
 def _get(url, params):
-    with urlopen(url + "?" + urlencode(params), timeout=TIMEOUT) as response:  # nosec: the stack's own API
+    headers = next((h for base, h in HEADERS.items() if base and url.startswith(base + "/")), {})
+    request = Request(url + "?" + urlencode(params), headers=headers)
+    with urlopen(request, timeout=TIMEOUT) as response:  # nosec: the stack's own API
         return json.loads(response.read().decode("utf-8"))
 
 
@@ -300,6 +308,8 @@ def main(argv):
         return 0
     if len(argv) == 3 and argv[0] == "run":
         prometheus, loki = argv[1].rstrip("/"), argv[2].rstrip("/")
+        headers = json.loads(os.environ.get("TCC_DOCTOR_HEADERS") or "{}")
+        HEADERS.update({prometheus: headers.get("prometheus") or {}, loki: headers.get("loki") or {}})
         queries = [q for q in json.load(sys.stdin) if q["type"] == "prometheus" or loki]
         now = int(time.time())
         results = [run_query(q, prometheus, loki, now) for q in queries]
