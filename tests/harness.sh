@@ -37,7 +37,7 @@ export MOLECULE_GLOB="${MOLECULE_GLOB:-molecule/*/molecule.yml}"
 mkdir -p "${CACHE}" "${CHECKOUT}"
 
 # `online` is left out on purpose: it downloads the real Grafana and Loki releases (internet).
-ALL_SCENARIOS=(prometheus alertmanager otel_collector loki grafana client gateway stack faults)
+ALL_SCENARIOS=(prometheus alertmanager otel_collector loki grafana client gateway stack faults large)
 SUMMARY_FILE="$(mktemp)"
 trap 'rm -f "${SUMMARY_FILE}"' EXIT
 
