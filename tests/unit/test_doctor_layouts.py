@@ -12,34 +12,15 @@ is tested by tests/unit/test_doctor_queries.py and by running the doctor (tests/
 from __future__ import annotations
 
 import json
-import os
-import pathlib
-import shutil
-import subprocess
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-INVENTORIES = ROOT / "playbooks" / "inventories"
-VAULT = {
-    "vault_otel_ingest_token": "placeholder-token",
-    "vault_grafana_admin_password": "placeholder-password",
-    "vault_loki_s3_access_key_id": "placeholder-id",
-    "vault_loki_s3_secret_access_key": "placeholder-secret",
-}
+from example_inventories import ROOT, run_json  # pylint: disable=import-error
 
 
 def _run(inventory: str) -> tuple[dict, list[str]]:
     """(host -> findings, the report's lines)."""
-    extra = dict(VAULT, ansible_connection="local", ansible_become=False,
-                 ansible_python_interpreter=shutil.which("python") or shutil.which("python3"),
-                 grafana_dashboards_dir=str(ROOT / "files" / "dashboards"))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS="20",
-               ANSIBLE_RETRY_FILES_ENABLED="false", ANSIBLE_LOCALHOST_WARNING="false")
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(INVENTORIES / inventory), "playbooks/doctor.yml", "-e", json.dumps(extra)],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=600,
-    )
+    proc = run_json("playbooks/doctor.yml", inventory, grafana_dashboards_dir=str(ROOT / "files" / "dashboards"))
     result = json.loads(proc.stdout)
     findings, report = {}, []
     for play in result["plays"]:

@@ -11,33 +11,14 @@ binary (tagged `always`). The vault_* variables the inventories reference get pl
 from __future__ import annotations
 
 import json
-import os
-import pathlib
-import shutil
-import subprocess
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-INVENTORIES = ROOT / "playbooks" / "inventories"
-VAULT = {
-    "vault_otel_ingest_token": "placeholder-token",
-    "vault_grafana_admin_password": "placeholder-password",
-    "vault_loki_s3_access_key_id": "placeholder-id",
-    "vault_loki_s3_secret_access_key": "placeholder-secret",
-}
+from example_inventories import run_json  # pylint: disable=import-error
 
 
 def _run(inventory: str) -> dict:
-    extra = dict(VAULT, ansible_connection="local", ansible_become=False,
-                 ansible_python_interpreter=shutil.which("python") or shutil.which("python3"))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_RETRY_FILES_ENABLED="false", ANSIBLE_LOCALHOST_WARNING="false")
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(INVENTORIES / inventory), "playbooks/site.yml",
-         "--tags", "site_layout", "-e", json.dumps(extra)],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=600,
-    )
+    proc = run_json("playbooks/site.yml", inventory, "--tags", "site_layout")
     assert proc.returncode == 0, f"site.yml --tags site_layout failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
     return json.loads(proc.stdout)
 
