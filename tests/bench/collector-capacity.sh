@@ -81,26 +81,8 @@ for what in grpc http health telemetry prometheus sink; do PORT["${what}"]="$(fr
 GOLDEN_CASE="${GOLDEN_CASE:-defaults}"
 GOLDEN="tests/golden/otel_collector/${GOLDEN_CASE}.yaml"
 [[ -f "${GOLDEN}" ]] || die "no golden configuration ${GOLDEN}"
-python3 - "${GOLDEN}" "${WORK}/otelcol.yaml" <<EOF
-import sys
-text = open(sys.argv[1], encoding="utf-8").read()
-for old, new in [
-    ('"0.0.0.0:4317"', '"127.0.0.1:${PORT[grpc]}"'),
-    ('"0.0.0.0:4318"', '"127.0.0.1:${PORT[http]}"'),
-    ('"http://127.0.0.1:9090/api/v1/write"', '"http://127.0.0.1:${PORT[prometheus]}/api/v1/write"'),
-    ('"http://127.0.0.1:3100/otlp"', '"http://127.0.0.1:${PORT[sink]}/otlp"'),
-    ('"127.0.0.1:13133"', '"127.0.0.1:${PORT[health]}"'),
-    ('port: 8888', 'port: ${PORT[telemetry]}'),
-    ('"/var/lib/otelcol/', '"${WORK}/data/'),
-]:
-    if old not in text:
-        sys.exit(f"{old} is not in {sys.argv[1]}: update tests/bench/collector-capacity.sh")
-    text = text.replace(old, new)
-open(sys.argv[2], "w", encoding="utf-8").write(text)
-EOF
-mkdir -p "${WORK}/data"
-"${OTELCOL}" validate --config "${WORK}/otelcol.yaml" >"${WORK}/validate.log" 2>&1 \
-  || { cat "${WORK}/validate.log" >&2; die "the collector rejects the configuration"; }
+bench_collector_config "${GOLDEN}" "${WORK}/otelcol.yaml" "${PORT[grpc]}" "${PORT[http]}" \
+  "http://127.0.0.1:${PORT[prometheus]}" "http://127.0.0.1:${PORT[sink]}" "${PORT[health]}" "${PORT[telemetry]}"
 LIMIT_MIB="$(sed -n 's/^ *limit_mib: *\([0-9]*\)$/\1/p' "${WORK}/otelcol.yaml" | sort -n | tail -n1)"
 [[ -n "${LIMIT_MIB}" ]] || die "no memory_limiter limit_mib in ${GOLDEN}"
 

@@ -39,3 +39,33 @@ bench_cleanup() {
   if [[ "${KEEP_WORK:-0}" == 1 ]]; then say "kept ${WORK}"; else rm -rf "${WORK}"; fi
   exit "${rc}"
 }
+
+# bench_collector_config GOLDEN OUT GRPC_PORT HTTP_PORT PROMETHEUS_URL LOKI_URL HEALTH_PORT TELEMETRY_PORT
+# The role's rendering (a golden file of tests/golden/otel_collector/) moved to loopback: OTLP on
+# the two ports, remote write to PROMETHEUS_URL/api/v1/write, events to LOKI_URL/otlp, its own
+# health check and telemetry on the two ports, its state under WORK/data; then checked by the
+# collector itself (OTELCOL validate). A golden file that no longer has what is replaced fails.
+bench_collector_config() {
+  local golden="$1" out="$2"
+  python3 - "$@" "${WORK}/data" <<'PY' || die "cannot move ${golden} to loopback"
+import sys
+golden, out, grpc, http, prometheus, loki, health, telemetry, data = sys.argv[1:]
+text = open(golden, encoding="utf-8").read()
+for old, new in [
+    ('"0.0.0.0:4317"', f'"127.0.0.1:{grpc}"'),
+    ('"0.0.0.0:4318"', f'"127.0.0.1:{http}"'),
+    ('"http://127.0.0.1:9090/api/v1/write"', f'"{prometheus}/api/v1/write"'),
+    ('"http://127.0.0.1:3100/otlp"', f'"{loki}/otlp"'),
+    ('"127.0.0.1:13133"', f'"127.0.0.1:{health}"'),
+    ('port: 8888', f'port: {telemetry}'),
+    ('"/var/lib/otelcol/', f'"{data}/'),
+]:
+    if old not in text:
+        sys.exit(f"{old} is not in {golden}: update bench_collector_config in tests/bench/lib.sh")
+    text = text.replace(old, new)
+open(out, "w", encoding="utf-8").write(text)
+PY
+  mkdir -p "${WORK}/data"
+  "${OTELCOL}" validate --config "${out}" >"${WORK}/validate.log" 2>&1 \
+    || { cat "${WORK}/validate.log" >&2; die "the collector rejects the configuration"; }
+}

@@ -14,7 +14,7 @@
 #
 # 1. Calibration: the collector with the role's default configuration
 #    (tests/golden/otel_collector/defaults.yaml, addresses and paths moved to loopback and the
-#    temp dir, as tests/bench/collector-capacity.sh does) remote-writes three sessions shaped like
+#    temp dir by bench_collector_config of tests/bench/lib.sh) remote-writes three sessions shaped like
 #    Claude Code 2.1.332's exports (tests/bench/collector_load.py, names and attributes from
 #    docs/catalog/) to Prometheus 3.5.3; tests/bench/prometheus_fleet.py reads the series back
 #    and keeps one session's label sets as templates: every simulated series has exactly the
@@ -100,28 +100,9 @@ start_prometheus() { # VERSION NAME: a fresh Prometheus with the role's flags; s
 # --- 1. calibration: the series the stack writes for a session --------------------------------
 declare -A PORT
 for what in grpc http health telemetry dead; do PORT["${what}"]="$(free_port)"; done
-python3 - tests/golden/otel_collector/defaults.yaml "${WORK}/otelcol.yaml" <<EOF
-import sys
-text = open(sys.argv[1], encoding="utf-8").read()
-for old, new in [
-    ('"0.0.0.0:4317"', '"127.0.0.1:${PORT[grpc]}"'),
-    ('"0.0.0.0:4318"', '"127.0.0.1:${PORT[http]}"'),
-    ('"http://127.0.0.1:9090/api/v1/write"', '"@PROM@/api/v1/write"'),
-    ('"http://127.0.0.1:3100/otlp"', '"http://127.0.0.1:${PORT[dead]}/otlp"'),
-    ('"127.0.0.1:13133"', '"127.0.0.1:${PORT[health]}"'),
-    ('port: 8888', 'port: ${PORT[telemetry]}'),
-    ('"/var/lib/otelcol/', '"${WORK}/data/'),
-]:
-    if old not in text:
-        sys.exit(f"{old} is not in {sys.argv[1]}: update tests/bench/prometheus-fleet.sh")
-    text = text.replace(old, new)
-open(sys.argv[2], "w", encoding="utf-8").write(text)
-EOF
-mkdir -p "${WORK}/data"
 start_prometheus forky calibration
-sed -i "s|@PROM@|${PROM_URL}|" "${WORK}/otelcol.yaml"
-"${OTELCOL}" validate --config "${WORK}/otelcol.yaml" >"${WORK}/validate.log" 2>&1 \
-  || { cat "${WORK}/validate.log" >&2; die "the collector rejects the configuration"; }
+bench_collector_config tests/golden/otel_collector/defaults.yaml "${WORK}/otelcol.yaml" "${PORT[grpc]}" "${PORT[http]}" \
+  "${PROM_URL}" "http://127.0.0.1:${PORT[dead]}" "${PORT[health]}" "${PORT[telemetry]}"
 "${OTELCOL}" --config "${WORK}/otelcol.yaml" >"${WORK}/otelcol.log" 2>&1 &
 COL_PID=$!
 PIDS+=("${COL_PID}")
