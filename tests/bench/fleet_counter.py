@@ -1,0 +1,229 @@
+"""An experiment (tests/bench/fleet-counter.sh; a prototype, not a test, not shipped): does a fleet
+counter that reads itself stay exact when points come late and when Prometheus restarts?
+
+The counter is the design roles/prometheus/README.md ("Query cost") proposes for range queries
+that cost two points of a few series instead of every per-session series:
+
+    C(t) = max(C(t-STEP) + accrued over the last STEP, C(t-W) + accrued over the last W)
+
+with the recording rules' own exact accrual (max in the window minus the last value before it,
+per series, summed by model), a rule evaluated every STEP. Here time is scaled down: STEP 10 s
+instead of 1 m, W 90 s instead of 2 h, sessions of 20-60 s exporting every 5 s.
+
+``rules STEP W``: print the rule file.
+
+``run --prometheus BIN --config FILE --data DIR --port PORT``: start that Prometheus, push sessions
+to it (remote write, as the collector does: current timestamps; points held back are sent later
+with their own timestamps, in order) through four phases. After each, every session ends, the
+rule gets W and three steps, and a checkpoint compares, per model, Claude Code's own totals so
+far (the sum of every session's last value: what the sessions "spent") with the counter and with
+the dashboards' raw accrual since the start:
+
+  steady         sessions, nothing wrong
+  late < W       every point held back for LATE_SHORT s, then sent
+  restart        Prometheus stopped for RESTART s (SIGTERM, then started again on the same data;
+                 points held back meanwhile and sent after, as the collector's WAL would)
+  late > W       every point held back for LATE_LONG s (> W), then sent: what the design loses
+
+What a phase lost is the change of (counter - Claude Code) from the checkpoint before. It also
+reads the counter's whole history: it must never go down (resets()). Prints JSON.
+Standard library only; talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import random
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import prometheus_fleet as pf  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+METRIC = "claude_code_cost_usage_USD_total"
+RECORD = "claude_code:cost_usage_USD:fleet_total"
+MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5")
+EXPORT = 5  # s between two points of a session
+
+
+def accrued(window: str) -> str:
+    """The rules' exact accrual over the window, summed by model (files/rules/claude_code_recording.yml)."""
+    sel = f'{METRIC}{{job=~"claude-code.*"}}'
+    return (f"sum by (model) (max_over_time({sel}[{window}]) - "
+            f"(last_over_time({sel}[1h] offset {window}) or max_over_time({sel}[{window}]) * 0))")
+
+
+def rules(step: str, w: str) -> str:
+    base1 = f"last_over_time({RECORD}[1h] offset {step})"
+    base2 = f"({RECORD} offset {w})"
+    c1 = f"({base1} + ({accrued(step)} or {base1} * 0))"
+    c2 = f"({base2} + ({accrued(w)} or {base2} * 0))"
+    expr = f"((({c1} >= {c2}) or {c2}) or {c1}) or {accrued(w)}"
+    return json.dumps({"groups": [{"name": "fleet_counter", "interval": step,
+                                   "rules": [{"record": RECORD, "expr": expr}]}]}, indent=2)
+
+
+def query(prom: str, expr: str, at: float | None = None) -> dict:
+    params = {"query": expr}
+    if at:
+        params["time"] = f"{at:.3f}"
+    out = json.loads(pf.get(f"{prom}/api/v1/query?{urllib.parse.urlencode(params)}"))
+    return {r["metric"].get("model", ""): float(r["value"][1]) for r in out["data"]["result"]}
+
+
+class Fleet:
+    """Sessions that export a cumulative cost every EXPORT s; points are queued and sent unless held."""
+
+    def __init__(self, prom: str, seed: int):
+        self.writer = pf.Writer(prom + "/api/v1/write", 10_000)
+        self.rng = random.Random(seed)
+        self.live: list = []
+        self.truth = {m: 0.0 for m in MODELS}
+        self.queue: list = []  # (timestamp ms, labels, value), in time order
+        self.sent = 0
+
+    def tick(self, now: float, starting: bool) -> None:
+        if starting and self.rng.random() < 0.8:
+            self.live.append({"labels": {"__name__": METRIC, "job": "claude-code", "session_id": str(uuid.uuid4()),
+                                         "model": self.rng.choice(MODELS), "type": "cost"},
+                              "value": 0.0, "ends": now + self.rng.uniform(20, 60), "next": now})
+        for s in list(self.live):
+            if now >= s["next"]:
+                s["value"] += round(self.rng.uniform(0.001, 0.05), 6)
+                self.queue.append((int(now * 1000), s["labels"], s["value"]))
+                s["next"] = now + EXPORT
+            if now >= s["ends"]:
+                self.truth[s["labels"]["model"]] += s["value"]
+                self.live.remove(s)
+
+    def send(self) -> None:
+        if not self.queue:
+            return
+        for ts, labels, value in self.queue:
+            ts_varint = pf.varint(ts)
+            self.writer.pending.append(pf.series_head(labels, len(ts_varint)) + pf.sample_bytes(value, ts_varint))
+        self.writer.flush()
+        self.sent += len(self.queue)
+        self.queue = []
+
+
+class Prometheus:
+    def __init__(self, a: argparse.Namespace):
+        self.cmd = [a.prometheus, f"--config.file={a.config}", f"--storage.tsdb.path={a.data}",
+                    f"--web.listen-address=127.0.0.1:{a.port}", "--web.enable-remote-write-receiver",
+                    "--log.level=warn"]
+        self.log = pathlib.Path(a.data).parent / "prometheus.log"
+        self.url = f"http://127.0.0.1:{a.port}"
+        self.proc = None
+
+    def start(self) -> None:
+        with self.log.open("a", encoding="utf-8") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=log)  # pylint: disable=consider-using-with
+        for _ in range(120):
+            try:
+                pf.get(self.url + "/-/ready", timeout=2)
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"Prometheus exited: see {self.log}") from None
+                time.sleep(0.5)
+        raise RuntimeError("Prometheus did not get ready")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+
+
+def run(a: argparse.Namespace) -> int:
+    prometheus = Prometheus(a)
+    prometheus.start()
+    try:
+        return _run(a, prometheus)
+    finally:
+        prometheus.stop()
+
+
+def _checkpoint(a: argparse.Namespace, fleet: Fleet, start: float) -> dict:
+    """Every session ends and is sent, the rule gets W and three steps to heal; then Claude Code's
+    totals so far against the counter and the raw accrual since the start."""
+    while fleet.live:
+        fleet.tick(time.time(), starting=False)
+        fleet.send()
+        time.sleep(1)
+    time.sleep(a.w_seconds + 3 * a.step_seconds)
+    window = f"{int(time.time() - start) + 60}s"
+    counter, raw = query(a.prom, RECORD), query(a.prom, accrued(window))
+    out = {}
+    for model in MODELS:
+        truth = fleet.truth[model]
+        out[model] = {"claude_code": round(truth, 6), "counter": round(counter.get(model, 0.0), 6),
+                      "raw_accrual": round(raw.get(model, 0.0), 6),
+                      "counter_minus_claude_code": round(counter.get(model, 0.0) - truth, 6)}
+    return out
+
+
+def _run(a: argparse.Namespace, prometheus: Prometheus) -> int:
+    a.prom = prometheus.url
+    fleet = Fleet(a.prom, a.seed)
+    phases = [("steady", a.steady, None), ("late<W", a.late_short, "hold"),
+              ("restart", a.restart, "restart"), ("late>W", a.late_long, "hold")]
+    start = time.time()
+    checkpoints = []
+    for name, seconds, fault in phases:
+        t0 = time.time()
+        print(json.dumps({"phase": name, "at": round(t0 - start, 1), "fault": fault}), flush=True)
+        if fault == "restart":
+            prometheus.stop()
+        while time.time() - t0 < seconds:
+            fleet.tick(time.time(), starting=True)
+            if fault is None:
+                fleet.send()
+            time.sleep(1)
+        if fault == "restart":
+            prometheus.start()
+        fleet.send()
+        point = {"after": name, "seconds": seconds, "fault": fault, "models": _checkpoint(a, fleet, start)}
+        print(json.dumps(point), flush=True)
+        checkpoints.append(point)
+    end = time.time()
+    drops = json.loads(pf.get(f"{a.prom}/api/v1/query?" + urllib.parse.urlencode(
+        {"query": f"sum by (model) (resets({RECORD}[{int(end - start) + 60}s]))"})))["data"]["result"]
+    out = {"step_seconds": a.step_seconds, "w_seconds": a.w_seconds, "points_sent": fleet.sent,
+           "run_seconds": round(end - start), "checkpoints": checkpoints,
+           "counter_decreases": {r["metric"].get("model", ""): float(r["value"][1]) for r in drops}}
+    print(json.dumps(out, indent=2), flush=True)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("rules")
+    r.add_argument("step")
+    r.add_argument("w")
+    p = sub.add_parser("run")
+    for name in ("--prometheus", "--config", "--data", "--port"):
+        p.add_argument(name, required=True)
+    p.add_argument("--w-seconds", type=int, default=90)
+    p.add_argument("--step-seconds", type=int, default=10)
+    p.add_argument("--steady", type=int, default=60)
+    p.add_argument("--late-short", type=int, default=40)
+    p.add_argument("--restart", type=int, default=30)
+    p.add_argument("--late-long", type=int, default=150)
+    p.add_argument("--seed", type=int, default=17)
+    a = parser.parse_args()
+    if a.cmd == "rules":
+        print(rules(a.step, a.w))
+        return 0
+    return run(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
