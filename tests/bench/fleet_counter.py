@@ -125,7 +125,7 @@ class Prometheus:
     def start(self) -> None:
         with self.log.open("a", encoding="utf-8") as log:
             self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=log)  # pylint: disable=consider-using-with
-        for _ in range(120):
+        for _attempt in range(120):
             try:
                 pf.get(self.url + "/-/ready", timeout=2)
                 return
