@@ -319,6 +319,39 @@ do_rules() {
   env -u TCC_PROMTOOL bash tests/rules/run.sh
 }
 
+# Molecule scenarios run in TCC_MOLECULE_LANES lanes at once (default 2). Most of a scenario's
+# time is waiting (systemd booting, a session's exports, a rule's period, an alert's `for:`), so
+# two lanes on two cores finish the stage in well under the time of one. Each scenario's output
+# goes to a log of its own, printed whole when it ends; a failed scenario does not stop its lane
+# (the other lanes' scenarios are still worth knowing), the stage fails at the end.
+# The lanes are filled longest first with these weights, the seconds each scenario took in CI
+# (the summary's "molecule NAME: ok in N s" lines); a scenario not listed counts 120 s.
+declare -A MOLECULE_SECONDS=(
+  [stack]=600 [faults]=420 [gateway]=370 [prometheus]=290 [large]=250 [otel_collector]=240
+  [client]=170 [alertmanager]=120 [grafana]=95 [loki]=90
+)
+
+run_molecule_lane() {
+  local logdir="$1" lane="$2"; shift 2
+  local s start rc
+  for s in "$@"; do
+    start=$(date +%s)
+    rc=0
+    molecule test -s "${s}" > "${logdir}/${s}.log" 2>&1 || rc=$?
+    (
+      flock 9
+      log "molecule scenario ${s} (lane ${lane}): exit ${rc} in $(( $(date +%s) - start )) s"
+      cat "${logdir}/${s}.log"
+      if [[ ${rc} -eq 0 ]]; then
+        echo "  molecule ${s}: ok in $(( $(date +%s) - start )) s" >> "${SUMMARY_FILE}"
+      else
+        echo "  molecule ${s}: FAILED (exit ${rc}) after $(( $(date +%s) - start )) s" >> "${SUMMARY_FILE}"
+        echo "${s}" >> "${logdir}/failed"
+      fi
+    ) 9>> "${logdir}/print.lock"
+  done
+}
+
 do_molecule() {
   ensure_env
   start_docker
@@ -328,15 +361,42 @@ do_molecule() {
   cd "${ROOT}"
   local scenarios=("$@")
   [[ ${#scenarios[@]} -eq 0 ]] && scenarios=("${ALL_SCENARIOS[@]}")
-  local s
+  local s lanes="${TCC_MOLECULE_LANES:-2}"
   for s in "${scenarios[@]}"; do
     [[ -f "molecule/${s}/molecule.yml" ]] || die "no molecule scenario '${s}'"
-    log "molecule scenario ${s}"
-    local start
-    start=$(date +%s)
-    molecule test -s "${s}" || die "molecule scenario '${s}' failed"
-    echo "  molecule ${s}: ok in $(( $(date +%s) - start )) s" >> "${SUMMARY_FILE}"
   done
+  [[ "${lanes}" =~ ^[1-9][0-9]*$ ]] || die "TCC_MOLECULE_LANES must be a positive number, not '${lanes}'"
+  # Longest first, each into the lane with the least seconds so far.
+  local -a lane_list lane_load
+  local i best seconds
+  for ((i = 0; i < lanes; i++)); do lane_list[i]=""; lane_load[i]=0; done
+  while read -r seconds s; do
+    best=0
+    for ((i = 1; i < lanes; i++)); do
+      (( lane_load[i] < lane_load[best] )) && best=${i}
+    done
+    lane_list[best]+=" ${s}"
+    lane_load[best]=$(( lane_load[best] + seconds ))
+  done < <(for s in "${scenarios[@]}"; do echo "${MOLECULE_SECONDS[${s}]:-120} ${s}"; done | sort -rn)
+  local logdir
+  logdir="$(mktemp -d)"
+  local -a pids=()
+  for ((i = 0; i < lanes; i++)); do
+    [[ -n "${lane_list[i]}" ]] || continue
+    log "molecule lane $((i + 1)) of ${lanes}:${lane_list[i]} (about ${lane_load[i]} s)"
+    # shellcheck disable=SC2086  # the lane's scenario names, split on purpose
+    run_molecule_lane "${logdir}" "$((i + 1))" ${lane_list[i]} &
+    pids+=("$!")
+  done
+  local pid
+  for pid in "${pids[@]}"; do wait "${pid}" || true; done
+  if [[ -s "${logdir}/failed" ]]; then
+    local failed
+    failed="$(tr '\n' ' ' < "${logdir}/failed")"
+    rm -rf "${logdir}"
+    die "molecule scenarios failed: ${failed}"
+  fi
+  rm -rf "${logdir}"
 }
 
 # The catalog of what one Claude Code version emits (tests/catalog, docs/catalog/README.md):
