@@ -21,8 +21,12 @@ description:
     C(content) compares. Every drift a copy or file task would correct is thus still corrected.
   - The find call needs C(get_checksum=true) for files.
   - "For directories, which may not exist yet (C(find) warns about a missing search path), the input may instead be
-    the lines of C(stat --printf '%n\\t%a\\t%U\\t%G\\t%F\\n' DIR...), one call for every directory: path, octal mode,
+    the lines of C(stat --printf '%n\\t%a\\t%U\\t%G\\t%F\\n' PATH...), one call for every directory: path, octal mode,
     owner, group and file type, separated by tabs."
+  - "Files may be among those paths when the same call also prints C(sha1sum -- PATH...) after the stat lines (for
+    example C(sh -c 'stat --printf ... -- \"$@\"; sha1sum -- \"$@\" 2>/dev/null' look PATH...)): a file then has its
+    checksum from the C(sha1sum) line of its path, and a file without one differs. This is how a role skips a
+    C(ansible.builtin.template) task whose rendering (C(lookup('ansible.builtin.template', ...))) is already in place."
 options:
   _input:
     description: The C(files) list of an C(ansible.builtin.find) result, or the C(stdout_lines) of the C(stat) call above.
@@ -77,6 +81,7 @@ _value:
 """
 
 import hashlib
+import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_bytes
@@ -89,22 +94,38 @@ def _octal(mode):
         raise AnsibleFilterError("file_differs expects an octal mode such as '0640', got %r" % (mode,))
 
 
-def _entry(item):
-    """A find result's entry as it is, or one line of stat --printf '%n\\t%a\\t%U\\t%G\\t%F\\n' as such an entry."""
-    if isinstance(item, dict):
-        return item
-    fields = str(item).split("\t")
-    if len(fields) != 5:
-        raise AnsibleFilterError("file_differs expects stat lines 'path<TAB>mode<TAB>owner<TAB>group<TAB>type', got %r" % (item,))
-    return {"path": fields[0], "mode": fields[1], "pw_name": fields[2], "gr_name": fields[3],
-            "isdir": fields[4] == "directory", "isreg": fields[4].startswith("regular")}
+_SHA1SUM_LINE = re.compile(r"^([0-9a-f]{40})  (.+)$")
+
+
+def _entries(found):
+    """A find result's entries as they are; stat --printf '%n\\t%a\\t%U\\t%G\\t%F\\n' lines as such entries, with
+    the checksum of the sha1sum line of the same path, when there is one."""
+    entries, checksums = [], {}
+    for item in found:
+        if isinstance(item, dict):
+            entries.append(item)
+            continue
+        fields = str(item).split("\t")
+        if len(fields) == 5:
+            entries.append({"path": fields[0], "mode": fields[1], "pw_name": fields[2], "gr_name": fields[3],
+                            "isdir": fields[4] == "directory", "isreg": fields[4].startswith("regular")})
+            continue
+        match = _SHA1SUM_LINE.match(str(item))
+        if not match:
+            raise AnsibleFilterError("file_differs expects stat lines 'path<TAB>mode<TAB>owner<TAB>group<TAB>type' "
+                                     "or sha1sum lines 'checksum  path', got %r" % (item,))
+        checksums[match.group(2)] = match.group(1)
+    for entry in entries:
+        if entry.get("path") in checksums and entry.get("isreg"):
+            entry["checksum"] = checksums[entry["path"]]
+    return entries
 
 
 def file_differs(found, path, owner, group, mode, content=None):
     """True when the task that writes path (owner, group, mode, content) would change what was found."""
     if not isinstance(found, list):
         raise AnsibleFilterError("file_differs expects a find result's files or stat lines, got %r" % (type(found),))
-    entry = next((e for e in map(_entry, found) if e.get("path") == path), None)
+    entry = next((e for e in _entries(found) if e.get("path") == path), None)
     if entry is None:
         return True
     if entry.get("pw_name") != owner or entry.get("gr_name") != group:

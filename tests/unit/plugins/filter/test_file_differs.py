@@ -94,3 +94,36 @@ def test_bad_input_is_an_error():
     with pytest.raises(AnsibleFilterError):
         file_differs([{"path": "/x", "pw_name": "root", "gr_name": "root", "mode": "0640"}], "/x", "root", "root",
                      "rw-r-----")
+
+
+# What the roles run to look at their directories and files with one call (tasks/configure.yml).
+LOOK = 'stat --printf "%n\\t%a\\t%U\\t%G\\t%F\\n" -- "$@"; sha1sum -- "$@" 2>/dev/null'
+
+
+def _look(*paths):
+    proc = subprocess.run(["sh", "-c", LOOK, "look", *map(str, paths)], capture_output=True, text=True, check=False)
+    assert proc.returncode in (0, 1), proc.stderr  # 1: a directory or a missing path among them
+    return proc.stdout.splitlines()
+
+
+def test_files_and_directories_from_one_look(tmp_path, rules):
+    config = tmp_path / "config"
+    config.mkdir()
+    config.chmod(0o750)
+    unit = tmp_path / "otelcol.service"
+    lines = _look(config, rules, unit)
+    assert not file_differs(lines, str(config), OWNER, GROUP, "0750")
+    assert not file_differs(lines, str(rules), OWNER, GROUP, "0640", TEXT)            # a template already in place
+    assert file_differs(lines, str(rules), OWNER, GROUP, "0640", TEXT + "# new\n")    # its rendering changed
+    assert file_differs(lines, str(rules), OWNER, GROUP, "0644", TEXT)                # its mode drifted
+    assert file_differs(lines, str(unit), OWNER, GROUP, "0644", "[Unit]\n")          # not there yet
+    rules.write_text(TEXT + "# edited on the host\n", encoding="utf-8")
+    assert file_differs(_look(config, rules), str(rules), OWNER, GROUP, "0640", TEXT)  # edited in place
+
+
+def test_a_file_without_its_checksum_line_differs(rules):
+    stat_only = subprocess.run(["stat", "--printf", "%n\t%a\t%U\t%G\t%F\n", "--", str(rules)], capture_output=True,
+                               text=True, check=True).stdout.splitlines()
+    assert file_differs(stat_only, str(rules), OWNER, GROUP, "0640", TEXT)
+    with pytest.raises(AnsibleFilterError):
+        file_differs(stat_only + ["not a checksum line"], str(rules), OWNER, GROUP, "0640", TEXT)
