@@ -4,7 +4,9 @@
 # playbooks/site.yml against it N times (default 3) and reports wall time and `changed`:
 # first with the roles' defaults (every firewall switch off), then as the scenario deploys it
 # (every role's firewall switch on: ufw rules checked on every run). Target: changed=0 and
-# under 70 s with the defaults.
+# under 70 s with the defaults. Then it makes nine kinds of drift on the host (content, mode,
+# group, owner of configuration and unit files, a removed file) and checks that the next run
+# corrects each one, and then changes nothing.
 #
 # usage: tests/bench/stack-rerun.sh [RUNS]     (run `tests/harness.sh setup` once before)
 #        TCC_STACK_SUITE=forky tests/bench/stack-rerun.sh   the same on Debian 14 (Prometheus 3.5)
