@@ -23,8 +23,8 @@ description:
   - "For directories, which may not exist yet (C(find) warns about a missing search path), the input may instead be
     the lines of C(stat --printf '%n\\t%a\\t%U\\t%G\\t%F\\n' PATH...), one call for every directory: path, octal mode,
     owner, group and file type, separated by tabs."
-  - "Files may be among those paths when the same call also prints C(sha1sum -- PATH...) after the stat lines (for
-    example C(sh -c 'stat --printf ... -- \"$@\"; sha1sum -- \"$@\" 2>/dev/null' look PATH...)): a file then has its
+  - "Files may be among those paths when the same call also prints C(sha1sum -- PATH...) after the stat lines (the
+    command of P(telemetry.claude_code.look_argv#filter) does both for a list of paths): a file then has its
     checksum from the C(sha1sum) line of its path, and a file without one differs. This is how a role skips a
     C(ansible.builtin.template) task whose rendering (C(lookup('ansible.builtin.template', ...))) is already in place."
 options:

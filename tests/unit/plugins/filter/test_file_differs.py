@@ -18,6 +18,7 @@ import subprocess
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.telemetry.claude_code.plugins.filter.file_differs import file_differs
+from ansible_collections.telemetry.claude_code.plugins.filter.look_argv import look_argv
 
 OWNER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -97,11 +98,8 @@ def test_bad_input_is_an_error():
 
 
 # What the roles run to look at their directories and files with one call (tasks/configure.yml).
-LOOK = 'stat --printf "%n\\t%a\\t%U\\t%G\\t%F\\n" -- "$@"; sha1sum -- "$@" 2>/dev/null'
-
-
 def _look(*paths):
-    proc = subprocess.run(["sh", "-c", LOOK, "look", *map(str, paths)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(look_argv([str(p) for p in paths]), capture_output=True, text=True, check=False)
     assert proc.returncode in (0, 1), proc.stderr  # 1: a directory or a missing path among them
     return proc.stdout.splitlines()
 
@@ -127,3 +125,11 @@ def test_a_file_without_its_checksum_line_differs(rules):
     assert file_differs(stat_only, str(rules), OWNER, GROUP, "0640", TEXT)
     with pytest.raises(AnsibleFilterError):
         file_differs(stat_only + ["not a checksum line"], str(rules), OWNER, GROUP, "0640", TEXT)
+
+
+def test_look_argv_takes_absolute_paths_only():
+    assert look_argv(["/etc/a", "/etc/b"])[:2] == ["sh", "-c"]
+    assert look_argv(["/etc/a", "/etc/b"])[3:] == ["look", "/etc/a", "/etc/b"]
+    for bad in (["etc/a"], "/etc/a", [None], ["-rf"]):
+        with pytest.raises(AnsibleFilterError, match="absolute paths"):
+            look_argv(bad)
