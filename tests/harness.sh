@@ -337,7 +337,9 @@ run_molecule_lane() {
   for s in "$@"; do
     start=$(date +%s)
     rc=0
+    echo "${s}" > "${logdir}/running.${lane}"
     molecule test -s "${s}" > "${logdir}/${s}.log" 2>&1 || rc=$?
+    rm -f "${logdir}/running.${lane}"
     (
       flock 9
       log "molecule scenario ${s} (lane ${lane}): exit ${rc} in $(( $(date +%s) - start )) s"
@@ -350,6 +352,37 @@ run_molecule_lane() {
       fi
     ) 9>> "${logdir}/print.lock"
   done
+}
+
+# A process and all its descendants, parents first (a lane, its molecule, ansible-playbook...).
+process_tree() {
+  local child
+  echo "$1"
+  for child in $(pgrep -P "$1" || true); do process_tree "${child}"; done
+}
+
+# Ctrl-C or a TERM while the lanes run. Background jobs of a script ignore SIGINT, so the lanes
+# and their molecule would go on without this: stop every process of every lane (parents first,
+# so no lane starts its next scenario), tear down the containers of the scenarios that were
+# running, remove the logs' directory.
+stop_molecule_lanes() {
+  local logdir="$1"; shift
+  trap - INT TERM
+  log "interrupted: stopping the molecule lanes"
+  local pid f s
+  local -a tree=()
+  for pid in "$@"; do mapfile -t -O "${#tree[@]}" tree < <(process_tree "${pid}"); done
+  [[ ${#tree[@]} -gt 0 ]] && { kill -TERM "${tree[@]}" 2>/dev/null || true; }
+  for pid in "$@"; do wait "${pid}" 2>/dev/null || true; done
+  for f in "${logdir}"/running.*; do
+    [[ -f "${f}" ]] || continue
+    s="$(cat "${f}")"
+    log "destroying the containers of the interrupted scenario ${s}"
+    molecule destroy -s "${s}" > /dev/null 2>&1 \
+      || log "could not destroy them; run: tests/harness.sh molecule-destroy ${s}"
+  done
+  rm -rf "${logdir}"
+  exit 130
 }
 
 do_molecule() {
@@ -388,8 +421,11 @@ do_molecule() {
     run_molecule_lane "${logdir}" "$((i + 1))" ${lane_list[i]} &
     pids+=("$!")
   done
+  # shellcheck disable=SC2064  # the directory and the lanes' pids, fixed now on purpose
+  trap "stop_molecule_lanes '${logdir}' ${pids[*]}" INT TERM
   local pid
   for pid in "${pids[@]}"; do wait "${pid}" || true; done
+  trap - INT TERM
   if [[ -s "${logdir}/failed" ]]; then
     local failed
     failed="$(tr '\n' ' ' < "${logdir}/failed")"
