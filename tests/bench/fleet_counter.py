@@ -12,6 +12,8 @@ instead of 1 m, W 90 s instead of 2 h, sessions of 20-60 s exporting every 5 s.
 
 ``rules STEP W``: print the rule file.
 
+``cost --url URL --at T...``: what an evaluation costs per healing window W (fleet-counter-cost.sh).
+
 ``run --prometheus BIN --config FILE --data DIR --port PORT``: start that Prometheus, push sessions
 to it (remote write, as the collector does: current timestamps; points held back are sent later
 with their own timestamps, in order) through four phases. After each, every session ends, the
@@ -52,11 +54,48 @@ MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5")
 EXPORT = 5  # s between two points of a session
 
 
-def accrued(window: str) -> str:
+def accrued(window: str, metric: str = METRIC, by: str = "model") -> str:
     """The rules' exact accrual over the window, summed by model (files/rules/claude_code_recording.yml)."""
-    sel = f'{METRIC}{{job=~"claude-code.*"}}'
-    return (f"sum by (model) (max_over_time({sel}[{window}]) - "
+    sel = f'{metric}{{job=~"claude-code.*"}}'
+    return (f"sum by ({by}) (max_over_time({sel}[{window}]) - "
             f"(last_over_time({sel}[1h] offset {window}) or max_over_time({sel}[{window}]) * 0))")
+
+
+# The counters the dashboards would need, and what they are summed by.
+COUNTERS = (("claude_code_cost_usage_USD_total", "model"), ("claude_code_token_usage_tokens_total", "model, type"))
+
+
+def cost(a: argparse.Namespace) -> int:
+    """What one evaluation of the counter's accrual terms costs, per healing window W, on the data
+    a Prometheus at --url holds (tests/bench/fleet-counter-cost.sh): each counter's 1m term plus
+    its W term, timed as instant queries (a rule's evaluation is one) at each of --at, median of
+    --repeat after a warm-up. Prints JSON."""
+    out = {"windows": {}, "at": a.at}
+    for window in a.windows:
+        rows = []
+        for at in a.at:
+            total, series, terms = 0.0, 0, {}
+            for metric, by in COUNTERS:
+                for term, expr in (("1m", accrued("1m", metric, by)), (window, accrued(window, metric, by))):
+                    walls = []
+                    for i in range(a.repeat + 1):
+                        params = urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}", "stats": "all"})
+                        start = time.perf_counter()
+                        body = json.loads(pf.get(f"{a.url}/api/v1/query?{params}", timeout=600))
+                        if body.get("status") != "success":
+                            raise SystemExit(f"{expr}: {body}")
+                        if i:
+                            walls.append(time.perf_counter() - start)
+                    walls.sort()
+                    total += walls[len(walls) // 2]
+                    terms[f"{metric} {term}"] = round(walls[len(walls) // 2], 4)
+                    series += len(body["data"]["result"])
+            rows.append({"at": at, "seconds": round(total, 4), "terms": terms, "result_series": series})
+            print(f"W {window:>4} at {time.strftime('%H:%M', time.gmtime(at))} UTC: {total:7.3f} s "
+                  f"({', '.join(f'{k} {v:.3f}' for k, v in terms.items())})", file=sys.stderr, flush=True)
+        out["windows"][window] = rows
+    print(json.dumps(out, indent=2))
+    return 0
 
 
 def rules(step: str, w: str) -> str:
@@ -218,10 +257,17 @@ def main() -> int:
     p.add_argument("--restart", type=int, default=30)
     p.add_argument("--late-long", type=int, default=150)
     p.add_argument("--seed", type=int, default=17)
+    c = sub.add_parser("cost")
+    c.add_argument("--url", required=True)
+    c.add_argument("--at", type=float, nargs="+", required=True)
+    c.add_argument("--windows", nargs="+", default=["2h", "6h", "26h"])
+    c.add_argument("--repeat", type=int, default=3)
     a = parser.parse_args()
     if a.cmd == "rules":
         print(rules(a.step, a.w))
         return 0
+    if a.cmd == "cost":
+        return cost(a)
     return run(a)
 
 

@@ -69,3 +69,17 @@ PY
   "${OTELCOL}" validate --config "${out}" >"${WORK}/validate.log" 2>&1 \
     || { cat "${WORK}/validate.log" >&2; die "the collector rejects the configuration"; }
 }
+
+# bench_month_data: the synthetic month of tests/bench/rules-benchmark.sh (made and cached by it
+# when missing) for DAYS (30) x SESSIONS_PER_DAY sessions ending at END, as BLOCKS (its TSDB
+# blocks), and PROM_BIN, the directory of Debian RELEASE's (trixie) prometheus and promtool.
+bench_month_data() {
+  DAYS="${DAYS:-30}"
+  RELEASE="${RELEASE:-trixie}"
+  END="${END:-1793491200}"
+  BLOCKS="$(DAYS="${DAYS}" SESSIONS_PER_DAY="${SESSIONS_PER_DAY}" END="${END}" RELEASE="${RELEASE}" GENERATE_ONLY=1 \
+    bash "${ROOT}/tests/bench/rules-benchmark.sh" | tail -n1)"
+  [[ -d "${BLOCKS}" ]] || die "no blocks from tests/bench/rules-benchmark.sh: ${BLOCKS}"
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  PROM_BIN="$(bash "${ROOT}/tests/rules/fetch-prometheus.sh" "${RELEASE}" | tail -n1)"
+}

@@ -5,15 +5,17 @@
 #
 #   tests/bench/rules-benchmark.sh
 #   SESSIONS_PER_DAY=10000 DAYS=3 RANGES=24h tests/bench/rules-benchmark.sh
-#   GENERATE_ONLY=1 tests/bench/rules-benchmark.sh      # only make (and cache) the data
+#   GENERATE_ONLY=1 tests/bench/rules-benchmark.sh      # only make (and cache) the data; print its path
 #   ONLY="claude-code claude-code-overview" POINTS=0 REPEAT=3 tests/bench/rules-benchmark.sh
+#   RELEASE=forky tests/bench/rules-benchmark.sh        # Prometheus 3.5.3 (Debian 14) instead of 2.53.3
 #
 # 1. Generates DAYS (30) days of SESSIONS_PER_DAY (1000) sessions, series shaped like the
 #    measured ones (tests/bench/rules_bench_gen.py), and turns them into TSDB blocks with
 #    `promtool tsdb create-blocks-from openmetrics` (54 h blocks, what a Prometheus with 30 days
 #    of retention compacts to). The blocks are cached under
 #    ~/.cache/telemetry.claude_code/bench-rules/ and reused by later runs with the same settings.
-# 2. Starts a throwaway Prometheus (Debian 13's 2.53 binary, tests/rules/fetch-prometheus.sh)
+# 2. Starts a throwaway Prometheus (Debian RELEASE's binary, tests/rules/fetch-prometheus.sh:
+#    trixie 2.53.3 by default, forky 3.5.3, bookworm 2.42.0)
 #    on 127.0.0.1:PORT on a copy of the blocks, and backfills the recording rules
 #    (`promtool tsdb create-blocks-from rules`, every 1m) in the 10 minutes before the end of
 #    the data and around the same time of day on each of the DAILY (14) days before it.
@@ -53,9 +55,14 @@ cd "${ROOT}"
 say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 seconds() { python3 -c "import time; print(f'{time.time() - $1:.1f}')"; }
 
-BIN="$(bash tests/rules/fetch-prometheus.sh trixie | tail -n1)"
+RELEASE="${RELEASE:-trixie}"
+BIN="$(bash tests/rules/fetch-prometheus.sh "${RELEASE}" | tail -n1)"
 PROMTOOL="${BIN}/promtool"
 say "$("${BIN}/prometheus" --version 2>&1 | head -n1)"
+
+# Results of another release than the default are kept apart: result-...-forky.json.
+RESULT_SUFFIX=""
+[[ "${RELEASE}" == trixie ]] || RESULT_SUFFIX="-${RELEASE}"
 
 # --- 1. data -------------------------------------------------------------------------------
 GEN=(python3 tests/bench/rules_bench_gen.py --end "${END}" --days "${DAYS}" --sessions-per-day "${SESSIONS_PER_DAY}")
@@ -86,7 +93,8 @@ fi
 samples="$(grep -h '^chunk' "${DATA}/generate.log" | awk '{s += $7} END {print s}')"
 say "data: $("${GEN[@]}" --stats), ${samples} samples, $(du -sh "${DATA}/blocks" | cut -f1) of blocks" \
   "(generated in $(cat "${DATA}/complete") s)"
-if [[ "${GENERATE_ONLY:-0}" == 1 ]]; then exit 0; fi
+# (Last line: the blocks' directory, for tests/bench/victoria-metrics-query.sh.)
+if [[ "${GENERATE_ONLY:-0}" == 1 ]]; then printf '%s\n' "${DATA}/blocks"; exit 0; fi
 
 # --- 2. a throwaway Prometheus, and the rules backfilled -----------------------------------
 RUN="$(mktemp -d)"
@@ -154,7 +162,7 @@ for item in "${DASHBOARDS[@]}"; do
   name="${item#*:}"
   [[ -n "${ONLY:-}" && " ${ONLY} " != *" ${name} "* ]] && continue
   for range in ${RANGES}; do
-    out="${CACHE}/bench-rules/result-${SESSIONS_PER_DAY}x${DAYS}-${name}-${range}.json"
+    out="${CACHE}/bench-rules/result-${SESSIONS_PER_DAY}x${DAYS}-${name}-${range}${RESULT_SUFFIX}.json"
     rules=()
     [[ "${name}" == claude-code && "${range}" == "${RANGES%% *}" ]] && rules=(--rules files/rules/claude_code_recording.yml)
     say "${name}, \$__range ${range}; load average before:$(uptime | sed 's/.*load average://')"
