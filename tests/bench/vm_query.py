@@ -50,10 +50,10 @@ def main():
         p_wall, _engine, p_data, _samples = rbq.query(a.prometheus, expr, a.time)
         firsts = []
         v_data = None
-        for _ in range(max(1, a.repeat)):
+        for _run in range(max(1, a.repeat)):
             wall, v_data = vm_query(a.vm, expr, a.time, cached=False)
             firsts.append(wall)
-        cached, _ = vm_query(a.vm, expr, a.time, cached=True)
+        cached, _cached_data = vm_query(a.vm, expr, a.time, cached=True)
         p_map, v_map = rbq.as_map(p_data), rbq.as_map(v_data)
         agree = rbq.same(p_map, v_map)
         row = {"panel": panel, "expr": expr, "prometheus": p_wall, "vm_first": statistics.median(firsts),

@@ -41,7 +41,6 @@ class _Symbol(jinja2.Undefined):
         return _Symbol(name=f"{self._undefined_name}.{name}")
 
 
-
 def _environment(calls: list) -> jinja2.Environment:
     env = jinja2.Environment(undefined=_Symbol)
 
