@@ -218,17 +218,33 @@ setup_images() {
   bash "${ROOT}/tests/images/build-debian-testing.sh" forky
 }
 
+# On a cold machine the images (debootstrap: mostly downloads and unpacking) and the Go builds
+# (collector, MinIO: mostly compiling) take most of the setup, and neither waits for the other:
+# the images are built in the background meanwhile, their output printed whole when they are
+# done. A failure there fails the setup, after the foreground work.
 do_setup() {
   apt_install docker.io debootstrap git curl ca-certificates python3-venv shellcheck
   start_docker
+  local images_log images_pid images_rc=0
+  images_log="$(mktemp)"
+  setup_images >"${images_log}" 2>&1 &
+  images_pid=$!
+  # shellcheck disable=SC2064  # expand now: the trap must name this job and this log
+  trap "kill \$(process_tree ${images_pid}) 2>/dev/null; rm -f '${images_log}'" EXIT
+  echo "building the test images in the background (pid ${images_pid})"
   setup_venv
   setup_ansible_test_bootstrap
   setup_collection_link
-  setup_images
   setup_claude_code
   setup_otelcol
   bash "${ROOT}/tests/minio/build.sh"  # MinIO and Loki's S3 client, for tests/unit/test_loki_object_storage.py
   setup_lint_parsers
+  echo "waiting for the test images"
+  wait "${images_pid}" || images_rc=$?
+  trap - EXIT
+  cat "${images_log}"
+  rm -f "${images_log}"
+  [[ ${images_rc} -eq 0 ]] || die "building the test images failed (exit ${images_rc}); see above"
 }
 
 # Activate the cached environment for a single stage run after `setup`.
