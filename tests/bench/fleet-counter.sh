@@ -2,12 +2,14 @@
 # Experiment (not a test, not shipped): the self-healing fleet counter of roles/prometheus/README.md
 # ("Query cost") on a real Prometheus 3.5.3 (Debian 14's binary, tests/rules/fetch-prometheus.sh),
 # at scaled-down time: the rule every STEP (10s), healing window W (90s), sessions pushed by remote
-# write while points come late (less, then more than W) and Prometheus restarts. Compares Claude
-# Code's own totals with the counter and with the dashboards' raw accrual
-# (tests/bench/fleet_counter.py) after each. About 17 minutes; 127.0.0.1 only.
+# write while points arrive a few seconds after their timestamps (as in a real pipeline), come late
+# (less, then more than W) and Prometheus restarts. Compares Claude Code's own totals with the
+# counter and with the dashboards' raw accrual (tests/bench/fleet_counter.py) after each. SETTLE is
+# the rule's settling delay L (0s: none). About 23 minutes; 127.0.0.1 only.
 #
 #   tests/bench/fleet-counter.sh
-#   STEP=10s W=90s W_SECONDS=90 tests/bench/fleet-counter.sh
+#   SETTLE=6s tests/bench/fleet-counter.sh
+#   STEP=10s W=90s W_SECONDS=90 SETTLE=0s INFLIGHT_DELAY=3 tests/bench/fleet-counter.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=tests/bench/lib.sh
@@ -16,11 +18,13 @@ cd "${ROOT}"
 STEP="${STEP:-10s}"
 W="${W:-90s}"
 W_SECONDS="${W_SECONDS:-90}"
+SETTLE="${SETTLE:-0s}"
+INFLIGHT_DELAY="${INFLIGHT_DELAY:-3}"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
 OUT_DIR="${CACHE}/bench-fleet-counter"
 BIN="$(bash tests/rules/fetch-prometheus.sh forky | tail -n1)"
 bench_work tcc-fleet-counter
-python3 tests/bench/fleet_counter.py rules "${STEP}" "${W}" >"${WORK}/fleet_counter.rules.yml"
+python3 tests/bench/fleet_counter.py rules "${STEP}" "${W}" "${SETTLE}" >"${WORK}/fleet_counter.rules.yml"
 cat >"${WORK}/prometheus.yml" <<YAML
 global:
   evaluation_interval: ${STEP}
@@ -30,11 +34,12 @@ storage:
     out_of_order_time_window: 1d
 YAML
 "${BIN}/promtool" check config "${WORK}/prometheus.yml" >/dev/null
-say "$("${BIN}/prometheus" --version 2>&1 | head -n1); STEP ${STEP}, W ${W}"
+say "$("${BIN}/prometheus" --version 2>&1 | head -n1); STEP ${STEP}, W ${W}, L ${SETTLE}"
 mkdir -p "${OUT_DIR}"
-OUT="${OUT_DIR}/result-$(date -u +%Y%m%dT%H%M%SZ).json"
+OUT="${OUT_DIR}/result-L${SETTLE}-$(date -u +%Y%m%dT%H%M%SZ).json"
 python3 tests/bench/fleet_counter.py run --prometheus "${BIN}/prometheus" --config "${WORK}/prometheus.yml" \
-  --data "${WORK}/tsdb" --port "$(free_port)" --w-seconds "${W_SECONDS}" --step-seconds "${STEP%s}" | tee "${WORK}/run.log"
+  --data "${WORK}/tsdb" --port "$(free_port)" --w-seconds "${W_SECONDS}" --step-seconds "${STEP%s}" \
+  --settle "${SETTLE}" --inflight-delay "${INFLIGHT_DELAY}" | tee "${WORK}/run.log"
 python3 - "${WORK}/run.log" "${OUT}" <<'PY'
 import json, sys
 text = open(sys.argv[1], encoding="utf-8").read()

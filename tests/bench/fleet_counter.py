@@ -10,7 +10,16 @@ with the recording rules' own exact accrual (max in the window minus the last va
 per series, summed by model), a rule evaluated every STEP. Here time is scaled down: STEP 10 s
 instead of 1 m, W 90 s instead of 2 h, sessions of 20-60 s exporting every 5 s.
 
-``rules STEP W``: print the rule file.
+With a settling delay L (``--settle``) both windows end L before the evaluation:
+
+    C(t) = max(C(t-STEP) + accrued over (t-STEP-L, t-L], C(t-W) + accrued over (t-W-L, t-L])
+
+so the counter stands for the totals as of L ago, and reads only points that have arrived when
+every point arrives within L of its timestamp. Without it, a point still on its way when the rule
+runs (its timestamp before the evaluation, its arrival after) is lost to every term that starts
+from that evaluation's value (roles/prometheus/README.md, "Query cost", has the argument).
+
+``rules STEP W [L]``: print the rule file.
 
 ``cost --url URL --at T...``: what an evaluation costs per healing window W (fleet-counter-cost.sh).
 
@@ -22,6 +31,8 @@ far (the sum of every session's last value: what the sessions "spent") with the 
 the dashboards' raw accrual since the start:
 
   steady         sessions, nothing wrong
+  in flight      longer sessions (longer than W), every point sent INFLIGHT_DELAY s after its
+                 timestamp, as a real pipeline delivers them (batching, remote-write queues)
   late < W       every point held back for LATE_SHORT s, then sent
   restart        Prometheus stopped for RESTART s (SIGTERM, then started again on the same data;
                  points held back meanwhile and sent after, as the collector's WAL would)
@@ -54,11 +65,26 @@ MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5")
 EXPORT = 5  # s between two points of a session
 
 
-def accrued(window: str, metric: str = METRIC, by: str = "model") -> str:
-    """The rules' exact accrual over the window, summed by model (files/rules/claude_code_recording.yml)."""
+def seconds(duration: str) -> int:
+    """'90s', '2h', '26h', '1m' as seconds."""
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[duration[-1]]
+
+
+def per_series(window: str, metric: str = METRIC, settle: str = "0s") -> str:
+    """What each series accrued over the window (files/rules/claude_code_recording.yml); with a
+    settling delay, over the window that ends that long before the evaluation."""
     sel = f'{metric}{{job=~"claude-code.*"}}'
-    return (f"sum by ({by}) (max_over_time({sel}[{window}]) - "
-            f"(last_over_time({sel}[1h] offset {window}) or max_over_time({sel}[{window}]) * 0))")
+    if seconds(settle) == 0:
+        return (f"(max_over_time({sel}[{window}]) - "
+                f"(last_over_time({sel}[1h] offset {window}) or max_over_time({sel}[{window}]) * 0))")
+    before = f"{seconds(window) + seconds(settle)}s"
+    return (f"(max_over_time({sel}[{window}] offset {settle}) - "
+            f"(last_over_time({sel}[1h] offset {before}) or max_over_time({sel}[{window}] offset {settle}) * 0))")
+
+
+def accrued(window: str, metric: str = METRIC, by: str = "model", settle: str = "0s") -> str:
+    """The rules' exact accrual over the window, summed by model."""
+    return f"sum by ({by}) ({per_series(window, metric, settle)})"
 
 
 # The counters the dashboards would need, and what they are summed by.
@@ -98,12 +124,17 @@ def cost(a: argparse.Namespace) -> int:
     return 0
 
 
-def rules(step: str, w: str) -> str:
-    base1 = f"last_over_time({RECORD}[1h] offset {step})"
-    base2 = f"({RECORD} offset {w})"
-    c1 = f"({base1} + ({accrued(step)} or {base1} * 0))"
-    c2 = f"({base2} + ({accrued(w)} or {base2} * 0))"
-    expr = f"((({c1} >= {c2}) or {c2}) or {c1}) or {accrued(w)}"
+def rules(step: str, w: str, settle: str = "0s") -> str:
+    """The counter's rule. Each term is a base plus an accrual, written as one sum over the union of
+    the per-series accruals and the base (their label sets never meet), so a missing base or a
+    window without points needs no `or ... * 0` copy of the other, and each term is evaluated once:
+    PromQL evaluates every operand, so `(c1 >= c2) or c2 or c1` would compute both terms twice.
+    With no base at all (the first evaluation) the W term is the accrual of the last W."""
+    def term(window: str, base: str) -> str:
+        return (f'label_replace(sum by (model) ({per_series(window, settle=settle)} or {base}), '
+                f'"term", "{window}", "", "")')
+    expr = (f"max by (model) ({term(step, f'last_over_time({RECORD}[1h] offset {step})')} "
+            f"or {term(w, f'({RECORD} offset {w})')})")
     return json.dumps({"groups": [{"name": "fleet_counter", "interval": step,
                                    "rules": [{"record": RECORD, "expr": expr}]}]}, indent=2)
 
@@ -127,11 +158,11 @@ class Fleet:
         self.queue: list = []  # (timestamp ms, labels, value), in time order
         self.sent = 0
 
-    def tick(self, now: float, starting: bool) -> None:
+    def tick(self, now: float, starting: bool, lasting: tuple = (20, 60)) -> None:
         if starting and self.rng.random() < 0.8:
             self.live.append({"labels": {"__name__": METRIC, "job": "claude-code", "session_id": str(uuid.uuid4()),
                                          "model": self.rng.choice(MODELS), "type": "cost"},
-                              "value": 0.0, "ends": now + self.rng.uniform(20, 60), "next": now})
+                              "value": 0.0, "ends": now + self.rng.uniform(*lasting), "next": now})
         for s in list(self.live):
             if now >= s["next"]:
                 s["value"] += round(self.rng.uniform(0.001, 0.05), 6)
@@ -141,15 +172,18 @@ class Fleet:
                 self.truth[s["labels"]["model"]] += s["value"]
                 self.live.remove(s)
 
-    def send(self) -> None:
-        if not self.queue:
+    def send(self, delay: float = 0.0) -> None:
+        """Send the queued points whose timestamp is at least DELAY s old."""
+        due = int((time.time() - delay) * 1000)
+        ready = [point for point in self.queue if point[0] <= due]
+        if not ready:
             return
-        for ts, labels, value in self.queue:
+        for ts, labels, value in ready:
             ts_varint = pf.varint(ts)
             self.writer.pending.append(pf.series_head(labels, len(ts_varint)) + pf.sample_bytes(value, ts_varint))
         self.writer.flush()
-        self.sent += len(self.queue)
-        self.queue = []
+        self.sent += len(ready)
+        self.queue = self.queue[len(ready):]
 
 
 class Prometheus:
@@ -189,14 +223,15 @@ def run(a: argparse.Namespace) -> int:
         prometheus.stop()
 
 
-def _checkpoint(a: argparse.Namespace, fleet: Fleet, start: float) -> dict:
-    """Every session ends and is sent, the rule gets W and three steps to heal; then Claude Code's
-    totals so far against the counter and the raw accrual since the start."""
-    while fleet.live:
+def _checkpoint(a: argparse.Namespace, fleet: Fleet, start: float, delay: float) -> dict:
+    """Every session ends and is sent (DELAY s after its timestamp, as in the phase), the rule gets
+    W, the settling delay and three steps to heal; then Claude Code's totals so far against the
+    counter and the raw accrual since the start."""
+    while fleet.live or fleet.queue:
         fleet.tick(time.time(), starting=False)
-        fleet.send()
+        fleet.send(delay)
         time.sleep(1)
-    time.sleep(a.w_seconds + 3 * a.step_seconds)
+    time.sleep(a.w_seconds + seconds(a.settle) + 3 * a.step_seconds)
     window = f"{int(time.time() - start) + 60}s"
     counter, raw = query(a.prom, RECORD), query(a.prom, accrued(window))
     out = {}
@@ -211,30 +246,34 @@ def _checkpoint(a: argparse.Namespace, fleet: Fleet, start: float) -> dict:
 def _run(a: argparse.Namespace, prometheus: Prometheus) -> int:
     a.prom = prometheus.url
     fleet = Fleet(a.prom, a.seed)
-    phases = [("steady", a.steady, None), ("late<W", a.late_short, "hold"),
+    phases = [("steady", a.steady, None), ("in flight", a.inflight, "in flight"), ("late<W", a.late_short, "hold"),
               ("restart", a.restart, "restart"), ("late>W", a.late_long, "hold")]
     start = time.time()
     checkpoints = []
-    for name, seconds, fault in phases:
+    for name, length, fault in phases:
         t0 = time.time()
         print(json.dumps({"phase": name, "at": round(t0 - start, 1), "fault": fault}), flush=True)
         if fault == "restart":
             prometheus.stop()
-        while time.time() - t0 < seconds:
-            fleet.tick(time.time(), starting=True)
-            if fault is None:
-                fleet.send()
+        delay = a.inflight_delay if fault == "in flight" else 0.0
+        lasting = (a.w_seconds + 10, 2 * a.w_seconds + 20) if fault == "in flight" else (20, 60)
+        while time.time() - t0 < length:
+            fleet.tick(time.time(), starting=True, lasting=lasting)
+            if fault in (None, "in flight"):
+                fleet.send(delay)
             time.sleep(1)
         if fault == "restart":
             prometheus.start()
-        fleet.send()
-        point = {"after": name, "seconds": seconds, "fault": fault, "models": _checkpoint(a, fleet, start)}
+        fleet.send(delay)
+        point = {"after": name, "seconds": length, "fault": fault,
+                 "models": _checkpoint(a, fleet, start, delay)}
         print(json.dumps(point), flush=True)
         checkpoints.append(point)
     end = time.time()
     drops = json.loads(pf.get(f"{a.prom}/api/v1/query?" + urllib.parse.urlencode(
         {"query": f"sum by (model) (resets({RECORD}[{int(end - start) + 60}s]))"})))["data"]["result"]
-    out = {"step_seconds": a.step_seconds, "w_seconds": a.w_seconds, "points_sent": fleet.sent,
+    out = {"step_seconds": a.step_seconds, "w_seconds": a.w_seconds, "settle": a.settle,
+           "inflight_delay_seconds": a.inflight_delay, "points_sent": fleet.sent,
            "run_seconds": round(end - start), "checkpoints": checkpoints,
            "counter_decreases": {r["metric"].get("model", ""): float(r["value"][1]) for r in drops}}
     print(json.dumps(out, indent=2), flush=True)
@@ -247,12 +286,16 @@ def main() -> int:
     r = sub.add_parser("rules")
     r.add_argument("step")
     r.add_argument("w")
+    r.add_argument("settle", nargs="?", default="0s")
     p = sub.add_parser("run")
     for name in ("--prometheus", "--config", "--data", "--port"):
         p.add_argument(name, required=True)
     p.add_argument("--w-seconds", type=int, default=90)
     p.add_argument("--step-seconds", type=int, default=10)
+    p.add_argument("--settle", default="0s", help="the rule's settling delay L (as in its rule file)")
     p.add_argument("--steady", type=int, default=60)
+    p.add_argument("--inflight", type=int, default=200)
+    p.add_argument("--inflight-delay", type=float, default=3.0)
     p.add_argument("--late-short", type=int, default=40)
     p.add_argument("--restart", type=int, default=30)
     p.add_argument("--late-long", type=int, default=150)
@@ -264,7 +307,7 @@ def main() -> int:
     c.add_argument("--repeat", type=int, default=3)
     a = parser.parse_args()
     if a.cmd == "rules":
-        print(rules(a.step, a.w))
+        print(rules(a.step, a.w, a.settle))
         return 0
     if a.cmd == "cost":
         return cost(a)
