@@ -222,7 +222,14 @@ setup_images() {
 # (collector, MinIO: mostly compiling) take most of the setup, and neither waits for the other:
 # the images are built in the background meanwhile, their output printed whole when they are
 # done. A failure there fails the setup, after the foreground work.
+# With --background-builds (`all`), the Go builds are not waited for either: nothing needs them
+# before the unit stage, so they compile while lint, sanity, importer and rules run. Each build
+# script takes a lock, so the unit stage's own call waits for them (go_builds_done); a build that
+# failed in the background is tried again there, in the foreground, where its error shows.
+GO_BUILDS_LOG="${CACHE}/go-builds.log"
 do_setup() {
+  local background_builds=false
+  [[ "${1:-}" == "--background-builds" ]] && background_builds=true
   apt_install docker.io debootstrap git curl ca-certificates python3-venv shellcheck
   start_docker
   local images_log images_pid images_rc=0
@@ -236,8 +243,13 @@ do_setup() {
   setup_ansible_test_bootstrap
   setup_collection_link
   setup_claude_code
-  setup_otelcol
-  bash "${ROOT}/tests/minio/build.sh"  # MinIO and Loki's S3 client, for tests/unit/test_loki_object_storage.py
+  if ${background_builds}; then
+    echo "building the collector and MinIO in the background (log: ${GO_BUILDS_LOG})"
+    ( bash "${ROOT}/tests/otelcol/build.sh"; bash "${ROOT}/tests/minio/build.sh" ) >"${GO_BUILDS_LOG}" 2>&1 &
+  else
+    setup_otelcol
+    bash "${ROOT}/tests/minio/build.sh"  # MinIO and Loki's S3 client, for tests/unit/test_loki_object_storage.py
+  fi
   setup_lint_parsers
   echo "waiting for the test images"
   wait "${images_pid}" || images_rc=$?
@@ -317,9 +329,21 @@ do_unit() {
     export TCC_PROMTOOL_PINNED
   fi
   # The golden collector configurations are validated by the real collector.
+  go_builds_done
   [[ -n "${TCC_OTELCOL_BIN:-}" ]] || setup_otelcol >/dev/null
   cd "${ROOT}"
   python -m pytest -q tests/unit "$@"
+}
+
+# Wait for the Go builds that `setup --background-builds` started (each build script waits for
+# the lock of a build in progress), then print their output.
+go_builds_done() {
+  [[ -f "${GO_BUILDS_LOG}" ]] || return 0
+  echo "waiting for the collector and MinIO builds started by setup"
+  bash "${ROOT}/tests/otelcol/build.sh" >/dev/null
+  bash "${ROOT}/tests/minio/build.sh" >/dev/null
+  cat "${GO_BUILDS_LOG}"
+  rm -f "${GO_BUILDS_LOG}"
 }
 
 # The alert and recording rules: promtool check + test rules with the Prometheus of every test
@@ -806,12 +830,13 @@ main() {
       return "${rc}"
       ;;
     all)
-      stage setup do_setup
+      # rules before unit: the unit tests need the Go builds that setup leaves running.
+      stage setup do_setup --background-builds
       stage lint do_lint
       stage sanity do_sanity
       stage importer do_importer
-      stage unit do_unit
       stage rules do_rules
+      stage unit do_unit
       stage molecule do_molecule
       ;;
     -h | --help | help)

@@ -94,6 +94,13 @@ build_s3check() {
   rm -rf "${work}"
 }
 
+# One build at a time per cache: `tests/harness.sh all` starts this in the background during
+# setup, and the unit tests call it again; the second waits for the first and finds the binaries.
+if [[ ! -x ${minio_bin} || ! -x ${s3check_bin} ]]; then
+  mkdir -p "${cache_root}/minio"
+  exec 8>"${cache_root}/minio/.build.lock"
+  flock -n 8 || { log "another build is running; waiting for it"; flock 8; }
+fi
 [[ -x ${minio_bin} ]] || build_minio
 [[ -x ${s3check_bin} ]] || build_s3check
 printf 'TCC_MINIO_BIN=%s\n' "${minio_bin}"

@@ -49,6 +49,15 @@ if [[ -x $bin ]]; then
 fi
 
 # ---- cold path -------------------------------------------------------------
+# One build at a time per manifest: `tests/harness.sh all` starts this in the background during
+# setup, and later stages call it again; they wait for that build and find its binary.
+mkdir -p "$cache_root/otelcol"
+exec 8>"$cache_root/otelcol/.build-$hash.lock"
+flock -n 8 || { log "another build of $hash is running; waiting for it"; flock 8; }
+if [[ -x $bin ]]; then
+  printf '%s\n' "$bin"
+  exit 0
+fi
 GO="${GO:-$(command -v go || true)}"
 if [[ -z $GO && -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go; fi
 [[ -n $GO && -x $GO ]] || die "Go toolchain not found (put go in PATH or set GO=/path/to/go)"
