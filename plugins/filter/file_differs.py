@@ -27,6 +27,7 @@ description:
     command of P(telemetry.claude_code.look_argv#filter) does both for a list of paths): a file then has its
     checksum from the C(sha1sum) line of its path, and a file without one differs. This is how a role skips a
     C(ansible.builtin.template) task whose rendering (C(lookup('ansible.builtin.template', ...))) is already in place."
+  - The C(unit NAME ENABLED ACTIVE) lines that command prints for systemd units are ignored.
 options:
   _input:
     description: The C(files) list of an C(ansible.builtin.find) result, or the C(stdout_lines) of the C(stat) call above.
@@ -51,6 +52,13 @@ options:
     required: true
   content:
     description: The content the task writes; omitted or V(null) for a directory.
+    type: str
+    default: null
+  checksum:
+    description:
+      - Instead of O(content), the SHA-1 checksum (40 hex digits) of what the task writes, for a file that the
+        controller holds, such as a binary that C(ansible.builtin.copy) copies with C(src).
+      - An empty string (a checksum that could not be had) makes the file differ.
     type: str
     default: null
 """
@@ -105,6 +113,8 @@ def _entries(found):
         if isinstance(item, dict):
             entries.append(item)
             continue
+        if str(item).startswith("unit "):  # look_argv's units: not a file
+            continue
         fields = str(item).split("\t")
         if len(fields) == 5:
             entries.append({"path": fields[0], "mode": fields[1], "pw_name": fields[2], "gr_name": fields[3],
@@ -121,7 +131,7 @@ def _entries(found):
     return entries
 
 
-def file_differs(found, path, owner, group, mode, content=None):
+def file_differs(found, path, owner, group, mode, content=None, checksum=None):
     """True when the task that writes path (owner, group, mode, content) would change what was found."""
     if not isinstance(found, list):
         raise AnsibleFilterError("file_differs expects a find result's files or stat lines, got %r" % (type(found),))
@@ -132,10 +142,12 @@ def file_differs(found, path, owner, group, mode, content=None):
         return True
     if _octal(entry.get("mode", "0")) != _octal(mode):
         return True
-    if content is None:
+    if content is None and checksum is None:
         return not entry.get("isdir", False)
     if not entry.get("isreg", False) or "checksum" not in entry:
         return True
+    if checksum is not None:
+        return entry["checksum"] != str(checksum).strip().lower()
     return entry["checksum"] != hashlib.sha1(to_bytes(content, errors="surrogate_or_strict")).hexdigest()
 
 

@@ -129,7 +129,51 @@ def test_a_file_without_its_checksum_line_differs(rules):
 
 def test_look_argv_takes_absolute_paths_only():
     assert look_argv(["/etc/a", "/etc/b"])[:2] == ["sh", "-c"]
-    assert look_argv(["/etc/a", "/etc/b"])[3:] == ["look", "/etc/a", "/etc/b"]
+    assert look_argv(["/etc/a", "/etc/b"])[3:] == ["look", "", "/etc/a", "/etc/b"]
+    assert look_argv(["/etc/a"], units=["a", "b@1.service"])[3:] == ["look", "a b@1.service", "/etc/a"]
+    for bad in ("a", ["a b"], ["a;b"], [None]):
+        with pytest.raises(AnsibleFilterError, match="unit names"):
+            look_argv(["/etc/a"], units=bad)
     for bad in (["etc/a"], "/etc/a", [None], ["-rf"]):
         with pytest.raises(AnsibleFilterError, match="absolute paths"):
             look_argv(bad)
+
+
+# The same call also tells the state of the roles' services (tasks/service.yml skips the systemd
+# call when its unit is enabled and active): a systemctl stand-in answers as systemd would for a
+# running unit, a masked one and one it does not know (nothing on stdout for is-enabled).
+def test_units_from_the_same_look(tmp_path, rules, monkeypatch):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    systemctl = fake / "systemctl"
+    systemctl.write_text("""#!/bin/sh
+case "$1 $3" in
+  "is-enabled otelcol") echo enabled ;;
+  "is-active otelcol") echo active ;;
+  "is-enabled haproxy") echo masked ;;
+  "is-active haproxy") echo inactive; exit 3 ;;
+  "is-enabled "*) echo "Failed to get unit file state for $3: No such file or directory" >&2; exit 1 ;;
+  *) echo inactive; exit 3 ;;
+esac
+""", encoding="utf-8")
+    systemctl.chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (fake, os.environ["PATH"]))
+    proc = subprocess.run(look_argv([str(rules), str(tmp_path / "missing")], units=["otelcol", "haproxy", "nope"]),
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1  # the missing path, as without units
+    lines = proc.stdout.splitlines()
+    assert lines[-3:] == ["unit otelcol enabled active", "unit haproxy masked inactive", "unit nope  inactive"]
+    assert not file_differs(lines, str(rules), OWNER, GROUP, "0640", TEXT)  # the unit lines are not files
+    assert file_differs(lines, str(tmp_path / "missing"), OWNER, GROUP, "0640", TEXT)
+
+
+# A binary the controller holds (the _common role's `binary` method): its checksum stands for the content.
+def test_a_file_compared_with_a_checksum(tmp_path, rules):
+    lines = _look(rules)
+    digest = hashlib.sha1(rules.read_bytes()).hexdigest()
+    assert not file_differs(lines, str(rules), OWNER, GROUP, "0640", checksum=digest)
+    assert not file_differs(lines, str(rules), OWNER, GROUP, "0640", checksum=digest.upper() + "\n")
+    assert file_differs(lines, str(rules), OWNER, GROUP, "0640", checksum="0" * 40)     # another build
+    assert file_differs(lines, str(rules), OWNER, GROUP, "0640", checksum="")           # none could be had
+    assert file_differs(lines, str(rules), OWNER, GROUP, "0755", checksum=digest)       # its mode drifted
+    assert file_differs(_look(tmp_path), str(rules), OWNER, GROUP, "0640", checksum=digest)  # not there
