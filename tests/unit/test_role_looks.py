@@ -134,3 +134,26 @@ def test_unit_is_looked_at(role):
     assert unit in looked, f"{role.name}: _common writes {unit}, the look covers {looked}"
     assert include["vars"].get("_common_unit_found") == "{{ " + register + ".stdout_lines }}", (
         f"{role.name}: the unit include does not pass the look ({register}) as _common_unit_found")
+
+
+LOOK_UNITS = re.compile(r"look_argv\(units=\[([^\]]*)\]\)")
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_service_task_reads_its_unit_in_the_look(role):
+    """The service task skips itself on a line "unit NAME enabled ..." of the look: the look must print
+    that very unit (look_argv's units), and the task must ask the look it registered."""
+    look = next(t for t in _tasks(role) if LOOK_NAME.match(t.get("name", "")))
+    match = LOOK_UNITS.search(look["ansible.builtin.command"]["argv"])
+    assert match, f"{role.name}: its look prints no unit (look_argv(units=[...]))"
+    units = [u.strip().strip("'\"") for u in match.group(1).split(",")]
+    with (role / "tasks" / "service.yml").open(encoding="utf-8") as handle:
+        services = [t for t in yaml.safe_load(handle) if "ansible.builtin.systemd_service" in t]
+    assert services, f"{role.name}: no systemd_service task in tasks/service.yml"
+    for task in services:
+        name = task["ansible.builtin.systemd_service"]["name"]
+        when = task.get("when", "")
+        assert name in units, f"{role.name}: {task['name']} manages {name}, the look prints {units}"
+        assert f"unit {name} enabled " in when or f"'unit {name} enabled active'" in when, (
+            f"{role.name}: {task['name']} does not skip on its unit's line of the look: {when!r}")
+        assert look["register"] + ".stdout_lines" in when, f"{role.name}: {task['name']} asks another look than {look['register']}"
