@@ -4,9 +4,10 @@
 # playbooks/site.yml against it N times (default 3) and reports wall time and `changed`:
 # first with the roles' defaults (every firewall switch off), then as the scenario deploys it
 # (every role's firewall switch on: ufw rules checked on every run). Target: changed=0 and
-# under 70 s with the defaults. Then it makes nine kinds of drift on the host (content, mode,
-# group, owner of configuration and unit files, a removed file) and checks that the next run
-# corrects each one, and then changes nothing.
+# under 70 s with the defaults. Then it makes eighteen kinds of drift on the host (content, mode,
+# group, owner of configuration, secret and unit files, a removed file, the collector's binary and
+# link, a service stopped or disabled, a package's unit unmasked or enabled) and checks that the
+# next run corrects each one, and then changes nothing.
 #
 # usage: tests/bench/stack-rerun.sh [RUNS]     (run `tests/harness.sh setup` once before)
 #        TCC_STACK_SUITE=forky tests/bench/stack-rerun.sh   the same on Debian 14 (Prometheus 3.5)
@@ -66,6 +67,17 @@ drift "haproxy.cfg removed" "rm /etc/otlp-gateway/haproxy.cfg" "Write the OTLP g
 drift "content of grafana.ini" "echo '; edited' >> /etc/grafana/grafana.ini" "Write grafana.ini"
 drift "mode of the data sources" "chmod 0600 /etc/grafana/provisioning/datasources/telemetry.yml" "Provision the Prometheus and Loki data sources"
 drift "content of loki.yml" "echo '# edited' >> /etc/loki/loki.yml" "Write the Loki configuration"
+# What the roles read in the same looks: secrets, the install and the services' state.
+drift "content of the collector's environment file" "echo 'EXTRA=1' >> /etc/otelcol/otelcol.env" "Write the collector environment file"
+drift "mode of Grafana's admin password" "chmod 0640 /etc/grafana/secrets/admin_password" "Write the admin password"
+drift "Grafana's secret key removed" "rm /etc/grafana/secrets/secret_key" "Generate Grafana's secret key once"
+drift "the collector's binary replaced" "b=/opt/telemetry.claude_code/otelcol-0.161.0/otelcol; cp \$b \$b.new && echo >> \$b.new && mv \$b.new \$b" \
+  "Copy the binaries from the controller"
+drift "the collector's link removed" "rm /usr/local/bin/otelcol" "Link the binaries"
+drift "the collector stopped" "systemctl stop otelcol" "Enable and start the collector"
+drift "Prometheus disabled" "systemctl disable --quiet prometheus" "Enable and start Prometheus"
+drift "the package's Alertmanager unit unmasked" "systemctl unmask --quiet prometheus-alertmanager" "Stop and mask the unit of the Debian package"
+drift "the package's haproxy enabled" "systemctl enable --quiet haproxy" "Stop and disable the package's haproxy.service"
 out="$(molecule idempotence -s stack 2>&1)" || { echo "${out}" | tail -n 40; echo "after the drifts: NOT idempotent"; exit 1; }
 echo "  then: changed=0"
 
