@@ -81,8 +81,7 @@ if [[ ! -x $ocb ]]; then
 fi
 
 # 2. Render the manifest with output_path (and the go binary) injected, then
-#    generate + compile in a private temp dir inside the cache.
-mkdir -p "$cache_root/otelcol"
+#    generate + compile in a private temp dir inside the cache (made before the lock above).
 work="$(mktemp -d "$cache_root/otelcol/.build-$hash.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 yaml_quote() { local s=${1//\'/\'\'}; printf "'%s'" "$s"; } # YAML single-quoted scalar
