@@ -73,11 +73,21 @@ grep -q "^[[:space:]]*-[[:space:]]*gomod:.* ${OCB_VERSION}\$" "$manifest" ||
 # 1. The pinned builder, installed into the cache (shared by all hashes).
 ocb_dir="$cache_root/otelcol/ocb-$OCB_VERSION"
 ocb="$ocb_dir/builder"
+# Builds of different manifests (other hashes) share it: one install at a time, under its own
+# lock, into a private directory, then renamed into place, so a builder that is there is complete.
 if [[ ! -x $ocb ]]; then
-  log "installing go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION -> $ocb_dir"
-  mkdir -p "$ocb_dir"
-  (cd "$ocb_dir" && GOBIN="$ocb_dir" "$GO" install -trimpath \
-    "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION") >&2
+  exec 9>"$cache_root/otelcol/.ocb-$OCB_VERSION.lock"
+  flock -n 9 || { log "another build is installing ocb $OCB_VERSION; waiting for it"; flock 9; }
+  if [[ ! -x $ocb ]]; then
+    log "installing go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION -> $ocb_dir"
+    ocb_tmp="$(mktemp -d "$cache_root/otelcol/.ocb-$OCB_VERSION.XXXXXX")"
+    (cd "$ocb_tmp" && GOBIN="$ocb_tmp" "$GO" install -trimpath \
+      "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION") >&2 || { rm -rf "$ocb_tmp"; die "go install of ocb failed"; }
+    mkdir -p "$ocb_dir"
+    mv -f "$ocb_tmp/builder" "$ocb"
+    rm -rf "$ocb_tmp"
+  fi
+  exec 9>&-
 fi
 
 # 2. Render the manifest with output_path (and the go binary) injected, then
