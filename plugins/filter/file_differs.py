@@ -61,6 +61,12 @@ options:
       - An empty string (a checksum that could not be had) makes the file differ.
     type: str
     default: null
+  keep_content:
+    description:
+      - A regular file whose content is not compared, only its owner, group and mode, for a task that never
+        replaces a file in place (C(ansible.builtin.copy) with C(force=false), such as a generated secret).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -89,10 +95,10 @@ _value:
 """
 
 import hashlib
-import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_bytes
+from ansible_collections.telemetry.claude_code.plugins.plugin_utils.look import look_entries
 
 
 def _octal(mode):
@@ -102,46 +108,17 @@ def _octal(mode):
         raise AnsibleFilterError("file_differs expects an octal mode such as '0640', got %r" % (mode,))
 
 
-_SHA1SUM_LINE = re.compile(r"^([0-9a-f]{40})  (.+)$")
-
-
-def _entries(found):
-    """A find result's entries as they are; stat --printf '%n\\t%a\\t%U\\t%G\\t%F\\n' lines as such entries, with
-    the checksum of the sha1sum line of the same path, when there is one."""
-    entries, checksums = [], {}
-    for item in found:
-        if isinstance(item, dict):
-            entries.append(item)
-            continue
-        if str(item).startswith("unit "):  # look_argv's units: not a file
-            continue
-        fields = str(item).split("\t")
-        if len(fields) == 5:
-            entries.append({"path": fields[0], "mode": fields[1], "pw_name": fields[2], "gr_name": fields[3],
-                            "isdir": fields[4] == "directory", "isreg": fields[4].startswith("regular")})
-            continue
-        match = _SHA1SUM_LINE.match(str(item))
-        if not match:
-            raise AnsibleFilterError("file_differs expects stat lines 'path<TAB>mode<TAB>owner<TAB>group<TAB>type' "
-                                     "or sha1sum lines 'checksum  path', got %r" % (item,))
-        checksums[match.group(2)] = match.group(1)
-    for entry in entries:
-        if entry.get("path") in checksums and entry.get("isreg"):
-            entry["checksum"] = checksums[entry["path"]]
-    return entries
-
-
-def file_differs(found, path, owner, group, mode, content=None, checksum=None):
+def file_differs(found, path, owner, group, mode, content=None, checksum=None, keep_content=False):
     """True when the task that writes path (owner, group, mode, content) would change what was found."""
-    if not isinstance(found, list):
-        raise AnsibleFilterError("file_differs expects a find result's files or stat lines, got %r" % (type(found),))
-    entry = next((e for e in _entries(found) if e.get("path") == path), None)
+    entry = next((e for e in look_entries(found, "file_differs") if e.get("path") == path), None)
     if entry is None:
         return True
     if entry.get("pw_name") != owner or entry.get("gr_name") != group:
         return True
     if _octal(entry.get("mode", "0")) != _octal(mode):
         return True
+    if keep_content:
+        return not entry.get("isreg", False)
     if content is None and checksum is None:
         return not entry.get("isdir", False)
     if not entry.get("isreg", False) or "checksum" not in entry:

@@ -18,6 +18,7 @@ import subprocess
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.telemetry.claude_code.plugins.filter.file_differs import file_differs
+from ansible_collections.telemetry.claude_code.plugins.filter.file_found import file_found
 from ansible_collections.telemetry.claude_code.plugins.filter.look_argv import look_argv
 
 OWNER = pwd.getpwuid(os.getuid()).pw_name
@@ -177,3 +178,33 @@ def test_a_file_compared_with_a_checksum(tmp_path, rules):
     assert file_differs(lines, str(rules), OWNER, GROUP, "0640", checksum="")           # none could be had
     assert file_differs(lines, str(rules), OWNER, GROUP, "0755", checksum=digest)       # its mode drifted
     assert file_differs(_look(tmp_path), str(rules), OWNER, GROUP, "0640", checksum=digest)  # not there
+
+
+# A file a task never replaces in place (copy with force: false, such as Grafana's secret key): only its owner, group
+# and mode are compared, and a directory in its place still differs.
+def test_a_file_whose_content_is_kept(tmp_path, rules):
+    lines = _look(rules, tmp_path)
+    assert not file_differs(lines, str(rules), OWNER, GROUP, "0640", keep_content=True)
+    assert not file_differs(lines, str(rules), OWNER, GROUP, "640", keep_content=True)
+    assert file_differs(lines, str(rules), OWNER, GROUP, "0600", keep_content=True)           # its mode drifted
+    assert file_differs(lines, str(rules), "someone-else", GROUP, "0640", keep_content=True)  # its owner drifted
+    assert file_differs(lines, str(tmp_path / "missing"), OWNER, GROUP, "0640", keep_content=True)
+    mode = "%04o" % (os.stat(tmp_path).st_mode & 0o7777)
+    assert file_differs(lines, str(tmp_path), OWNER, GROUP, mode, keep_content=True)  # a directory, not a file
+
+
+# A task that removes a file calls the host only when the look found it (the gateway's TLS PEM, Loki's GCS key).
+def test_file_found_for_a_removal(tmp_path, rules):
+    config = tmp_path / "config"
+    config.mkdir()
+    lines = _look(rules, config, tmp_path / "gcs.json")
+    assert file_found(lines, str(rules))
+    assert file_found(lines, str(config))
+    assert not file_found(lines, str(tmp_path / "gcs.json"))
+    assert not file_found(lines, str(rules)[:-1])          # a path, not a prefix
+    assert not file_found(lines + ["unit %s enabled active" % rules], str(rules) + " enabled")
+    assert file_found([_find_entry(rules)], str(rules))   # a find result too
+    with pytest.raises(AnsibleFilterError, match="file_found expects"):
+        file_found("not a list", str(rules))
+    with pytest.raises(AnsibleFilterError, match="file_found expects"):
+        file_found(["not a stat line"], str(rules))
