@@ -150,10 +150,22 @@ def test_service_task_reads_its_unit_in_the_look(role):
     with (role / "tasks" / "service.yml").open(encoding="utf-8") as handle:
         services = [t for t in yaml.safe_load(handle) if "ansible.builtin.systemd_service" in t]
     assert services, f"{role.name}: no systemd_service task in tasks/service.yml"
+    role_vars = {}
+    if (role / "vars" / "main.yml").exists():
+        with (role / "vars" / "main.yml").open(encoding="utf-8") as handle:
+            role_vars = yaml.safe_load(handle) or {}
+    units = [role_vars.get(u, u) for u in units]  # a package's unit, named in vars/main.yml
     for task in services:
         name = task["ansible.builtin.systemd_service"]["name"]
+        var = re.fullmatch(r"\{\{ (\w+) \}\}", name)
         when = task.get("when", "")
+        when = " and ".join(when) if isinstance(when, list) else when
+        if var:  # the package's own unit, stopped (masked or disabled) when the look did not find it so
+            name = role_vars[var.group(1)]
+            assert f"('unit ' ~ {var.group(1)} ~ ' " in when, (
+                f"{role.name}: {task['name']} does not skip on its unit's line of the look: {when!r}")
+        else:
+            assert f"unit {name} enabled " in when or f"'unit {name} enabled active'" in when, (
+                f"{role.name}: {task['name']} does not skip on its unit's line of the look: {when!r}")
         assert name in units, f"{role.name}: {task['name']} manages {name}, the look prints {units}"
-        assert f"unit {name} enabled " in when or f"'unit {name} enabled active'" in when, (
-            f"{role.name}: {task['name']} does not skip on its unit's line of the look: {when!r}")
         assert look["register"] + ".stdout_lines" in when, f"{role.name}: {task['name']} asks another look than {look['register']}"
