@@ -11,6 +11,13 @@
 #
 # usage: tests/bench/stack-rerun.sh [RUNS]     (run `tests/harness.sh setup` once before)
 #        TCC_STACK_SUITE=forky tests/bench/stack-rerun.sh   the same on Debian 14 (Prometheus 3.5)
+#        TCC_RERUN_ANCHOR_HOME=DIR tests/bench/stack-rerun.sh
+#            each run with the defaults is followed by an idempotent re-run of the anchor: the
+#            prometheus role of prometheus.prometheus alone, on the same image (tests/bench/anchor).
+#            DIR is an ANSIBLE_HOME holding that collection in DIR/collections
+#            (ansible-galaxy collection install -p DIR/collections prometheus.prometheus).
+#            Without internet access, TCC_ANCHOR_BIN_DIR=a directory with its binaries (prometheus,
+#            promtool, consoles/, console_libraries/) and TCC_ANCHOR_SKIP_TAGS=prometheus_download.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
@@ -30,6 +37,15 @@ if [[ "${TCC_STACK_SUITE:-}" == forky ]]; then export TCC_STACK_INIT=/usr/local/
 
 molecule create -s stack >/dev/null
 molecule converge -s stack >/dev/null
+anchor() {  # molecule ARGS... on the anchor's scenario, with the anchor's ANSIBLE_HOME
+  (cd "${ROOT}/tests/bench/anchor" && ANSIBLE_HOME="${TCC_RERUN_ANCHOR_HOME}" molecule "$@")
+}
+if [[ -n "${TCC_RERUN_ANCHOR_HOME:-}" ]]; then
+  [[ -d "${TCC_RERUN_ANCHOR_HOME}/collections/ansible_collections/prometheus/prometheus/roles/prometheus" ]] ||
+    { echo "no prometheus.prometheus in ${TCC_RERUN_ANCHOR_HOME}/collections"; exit 1; }
+  anchor create >/dev/null
+  out="$(anchor converge 2>&1)" || { echo "${out}" | tail -n 40; echo "the anchor did not converge"; exit 1; }
+fi
 # molecule idempotence re-runs converge.yml (which imports playbooks/site.yml) and fails on any change
 for firewall in 0 1; do
   export TCC_STACK_FIREWALL="${firewall}"
@@ -40,6 +56,15 @@ for firewall in 0 1; do
     end=$(date +%s.%N)
     recap="$(echo "${out}" | grep -E 'tcc-stack-[a-z]+ +: ok=' | tail -n1 | sed 's/^[^t]*//')"
     printf '  run %d: %.1f s  %s\n' "${i}" "$(python3 -c "print(${end} - ${start})")" "${recap}"
+    # The anchor right after, so that both see the same machine (its load changes from hour to hour).
+    if [[ -n "${TCC_RERUN_ANCHOR_HOME:-}" && ${firewall} == 0 ]]; then
+      start=$(date +%s.%N)
+      out="$(anchor idempotence 2>&1)" || { echo "${out}" | tail -n 40; echo "anchor run ${i}: NOT idempotent"; exit 1; }
+      end=$(date +%s.%N)
+      recap="$(echo "${out}" | grep -E 'tcc-anchor-prometheus +: ok=' | tail -n1 | sed 's/^[^t]*//')"
+      printf '  anchor run %d (prometheus.prometheus.prometheus alone): %.1f s  %s\n' "${i}" \
+        "$(python3 -c "print(${end} - ${start})")" "${recap}"
+    fi
   done
 done
 # Every drift is still corrected: the re-run skips a configuration or unit file whose rendering,
@@ -87,3 +112,4 @@ for unit in otelcol otlp-gateway prometheus alertmanager; do
   printf '  %-13s %s\n' "${unit}" "$(docker exec "${container}" systemd-analyze security --no-pager "${unit}.service" | tail -n1)"
 done
 echo "(molecule destroy -s stack removes the container)"
+if [[ -n "${TCC_RERUN_ANCHOR_HOME:-}" ]]; then anchor destroy >/dev/null; fi
