@@ -100,7 +100,7 @@ def _put_in_place(tmp_path, controller, path="demo"):
 
 
 def test_nothing_in_place_is_pending(install):
-    variables, _, _ = install
+    variables = install[0]
     values = _look(variables)
     assert values["_common_install_pending"] is True
     assert values["_common_dir_differs"] is True
@@ -160,6 +160,6 @@ def test_an_unpacked_archive_is_installed(install):
 
 @pytest.mark.parametrize("method", ["package", "none"])
 def test_the_other_methods_never_include_the_files(install, method):
-    variables, _, _ = install
+    variables = install[0]
     variables.update(_common_method=method)
     assert _look(variables)["_common_install_pending"] is False
