@@ -25,6 +25,16 @@ description:
     know). A service task can then skip itself when its unit is already V(enabled) and V(active), with the condition
     C("'unit myapp enabled active' not in _found.stdout_lines") (see the examples).
     P(telemetry.claude_code.file_differs#filter) ignores these lines.
+  - With O(listings), it also prints the C(stat) and C(sha1sum) lines of every regular file in a directory whose name
+    matches a pattern (C(find DIR -maxdepth 1 -type f -name PATTERN), hidden files and symbolic links left out, as
+    C(ansible.builtin.find) leaves them out by default), so the files a role manages in a directory of its own are
+    looked at in the same call. P(telemetry.claude_code.found_files#filter) lists them, for a task that removes the
+    ones no longer wanted.
+  - With O(executables), it prints a line C(executable PATH) for each of these paths that is a regular file (symbolic
+    links followed) the user can execute, and nothing for the others.
+  - With O(versions), it runs each of these executables with C(--version) (standard input closed) and prints a line
+    C(version PATH OUTPUT), OUTPUT being its standard output and error on one line; nothing for a path that is not
+    executable. Use it only for programs whose C(--version) only prints.
   - The command only reads. Run it with C(check_mode=false) and C(changed_when=false).
 options:
   _input:
@@ -34,6 +44,23 @@ options:
     required: true
   units:
     description: Names of systemd units whose state to print after the files.
+    type: list
+    elements: str
+    default: []
+  listings:
+    description:
+      - Absolute glob patterns, C(DIR/PATTERN), whose regular files to look at too. Only the last part of the path may
+        hold C(*), C(?) or C([...]); it matches file names in DIR, not in its subdirectories.
+    type: list
+    elements: str
+    default: []
+  executables:
+    description: Absolute paths to print an C(executable PATH) line for when they can be executed.
+    type: list
+    elements: str
+    default: []
+  versions:
+    description: Absolute paths of executables to run with C(--version), each printing a C(version PATH OUTPUT) line.
     type: list
     elements: str
     default: []
@@ -63,6 +90,22 @@ EXAMPLES = r"""
     state: started
   when: "'unit myapp enabled active' not in _found.stdout_lines"
 
+- name: Look at the files, at the rule files in a directory and at the binary
+  ansible.builtin.command:
+    argv: >-
+      {{ ['/etc/myapp/myapp.yml'] | telemetry.claude_code.look_argv(listings=['/etc/myapp/rules/*.yml'],
+         executables=['/usr/local/bin/myapp'], versions=['/usr/local/bin/myapp']) }}
+  register: _found
+  changed_when: false
+  failed_when: _found.rc not in [0, 1]
+  check_mode: false
+
+- name: Say whether the binary can run, and which version it is
+  ansible.builtin.debug:
+    msg: >-
+      {{ ('executable /usr/local/bin/myapp' in _found.stdout_lines) }}
+      {{ _found.stdout_lines | select('match', '^version /usr/local/bin/myapp ') | first | default('') }}
+
 - name: Write the configuration when it differs
   ansible.builtin.template:
     src: myapp.yml.j2
@@ -77,32 +120,70 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: V(sh), V(-c), the script, V(look), the units separated by spaces (maybe none), then the paths.
+  description:
+    - V(sh), V(-c), the script, V(look), the units separated by spaces (maybe none), then the listings (directory
+      and pattern separated by a tab), the executables and the versions, each list as one argument with one entry per
+      line, then the paths.
   type: list
   elements: str
 """
 
+import posixpath
 import re
 
 from ansible.errors import AnsibleFilterError
 
 # The look whose output file_differs reads: a stat line for every path, then a sha1sum line for every
 # regular file among them (a missing path just has no line; the exit status, sha1sum's, is then 1),
-# then a line "unit NAME ENABLED ACTIVE" for every unit named in $1.
-LOOK_SCRIPT = ("u=$1; shift; stat --printf '%n\\t%a\\t%U\\t%G\\t%F\\n' -- \"$@\"; sha1sum -- \"$@\" 2>/dev/null; rc=$?; "
-               "for n in $u; do printf 'unit %s %s %s\\n' \"$n\" \"$(systemctl is-enabled -- \"$n\" 2>/dev/null)\" "
-               "\"$(systemctl is-active -- \"$n\" 2>/dev/null)\"; done; exit $rc")
+# then a line "unit NAME ENABLED ACTIVE" for every unit named in $1; then the same stat and sha1sum
+# lines for the regular files of each listing in $2 ("DIR<TAB>PATTERN" per line), a line
+# "executable PATH" for each path of $3 that can be executed, and "version PATH OUTPUT" for each of $4.
+_STAT = "stat --printf '%n\\t%a\\t%U\\t%G\\t%F\\n'"
+LOOK_SCRIPT = (
+    "u=$1; l=$2; x=$3; v=$4; shift 4; "
+    + _STAT + " -- \"$@\"; sha1sum -- \"$@\" 2>/dev/null; rc=$?; "
+    "for n in $u; do printf 'unit %s %s %s\\n' \"$n\" \"$(systemctl is-enabled -- \"$n\" 2>/dev/null)\" "
+    "\"$(systemctl is-active -- \"$n\" 2>/dev/null)\"; done; "
+    "t=$(printf '\\t'); "
+    "printf '%s\\n' \"$l\" | while IFS=\"$t\" read -r d p; do [ -n \"$d\" ] || continue; "
+    "find \"$d\" -maxdepth 1 -type f -name \"$p\" ! -name '.*' -exec " + _STAT + " -- {} + "
+    "-exec sha1sum -- {} + 2>/dev/null; done; "
+    "printf '%s\\n' \"$x\" | while IFS= read -r p; do if [ -n \"$p\" ] && [ -f \"$p\" ] && [ -x \"$p\" ]; then "
+    "printf 'executable %s\\n' \"$p\"; fi; done; "
+    "printf '%s\\n' \"$v\" | while IFS= read -r p; do if [ -n \"$p\" ] && [ -f \"$p\" ] && [ -x \"$p\" ]; then "
+    "printf 'version %s %s\\n' \"$p\" \"$(\"$p\" --version 2>&1 </dev/null | tr '\\t\\n' '  ')\"; fi; done; "
+    "exit $rc")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9@:._-]+$")
+_GLOB = re.compile(r"[*?[]")
 
 
-def look_argv(paths, units=None):
-    """The argv of ansible.builtin.command that looks at paths (and units), for file_differs (see DOCUMENTATION)."""
-    if not isinstance(paths, (list, tuple)) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
+def _absolute_paths(value, what):
+    """value as a list of absolute paths, each on one line (they travel one per line)."""
+    value = [] if value is None else value
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(p, str) and p.startswith("/") and "\n" not in p and "\t" not in p for p in value):
+        raise AnsibleFilterError("look_argv expects %s to be a list of absolute paths, got %r" % (what, value))
+    return list(value)
+
+
+def look_argv(paths, units=None, listings=None, executables=None, versions=None):
+    """The argv of ansible.builtin.command that looks at paths (and units, listings, executables, versions), for
+    file_differs (see DOCUMENTATION)."""
+    if not isinstance(paths, (list, tuple)) or not paths or not all(isinstance(p, str) and p.startswith("/") for p in paths):
         raise AnsibleFilterError("look_argv expects a list of absolute paths, got %r" % (paths,))
     units = [] if units is None else units
     if not isinstance(units, (list, tuple)) or not all(isinstance(u, str) and _UNIT_NAME.match(u) for u in units):
         raise AnsibleFilterError("look_argv expects units to be a list of systemd unit names, got %r" % (units,))
-    return ["sh", "-c", LOOK_SCRIPT, "look", " ".join(units)] + list(paths)
+    listed = []
+    for pattern in _absolute_paths(listings, "listings"):
+        directory, name = posixpath.split(pattern)
+        if not name or _GLOB.search(directory):
+            raise AnsibleFilterError("look_argv expects each listing to be DIR/PATTERN with the pattern in its last "
+                                     "part only, got %r" % (pattern,))
+        listed.append("%s\t%s" % (posixpath.normpath(directory), name))
+    return (["sh", "-c", LOOK_SCRIPT, "look", " ".join(units), "\n".join(listed),
+             "\n".join(_absolute_paths(executables, "executables")), "\n".join(_absolute_paths(versions, "versions"))]
+            + list(paths))
 
 
 class FilterModule(object):  # pylint: disable=too-few-public-methods

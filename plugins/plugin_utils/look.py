@@ -13,12 +13,14 @@ import re
 from ansible.errors import AnsibleFilterError
 
 _SHA1SUM_LINE = re.compile(r"^([0-9a-f]{40})  (.+)$")
+# The lines of look_argv's units, executables and versions (a file's lines start with its absolute path).
+_NOT_FILES = ("unit ", "executable ", "version ")
 
 
 def look_entries(found, filter_name):
     """A find result's entries as they are; stat --printf '%n\\t%a\\t%U\\t%G\\t%F\\n' lines as such entries, with
-    the checksum of the sha1sum line of the same path, when there is one. The "unit NAME ENABLED ACTIVE" lines of
-    look_argv's units are not files: they are left out."""
+    the checksum of the sha1sum line of the same path, when there is one. The "unit NAME ENABLED ACTIVE",
+    "executable PATH" and "version PATH OUTPUT" lines of look_argv are not files: they are left out."""
     if not isinstance(found, list):
         raise AnsibleFilterError("%s expects a find result's files or stat lines, got %r" % (filter_name, type(found)))
     entries, checksums = [], {}
@@ -26,7 +28,7 @@ def look_entries(found, filter_name):
         if isinstance(item, dict):
             entries.append(item)
             continue
-        if str(item).startswith("unit "):
+        if str(item).startswith(_NOT_FILES):
             continue
         fields = str(item).split("\t")
         if len(fields) == 5:

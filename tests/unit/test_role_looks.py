@@ -13,11 +13,18 @@ variable standing for itself (`<name>`), that
 - its owner, group and mode are the task's, and its content is the task's own template;
 - the systemd unit `_common/tasks/unit.yml` writes for the role is among the looked-at files, and
   the role passes its look to it as `_common_unit_found`.
+
+The files a role keeps in a directory of its own (rule files, dashboards, notification templates)
+are looked at by pattern (look_argv's `listings`): a copy task skipped by the look must write into
+one of these listings, and a task that removes the files no longer shipped must list them with
+`found_files` and a pattern the look lists.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import pathlib
+import posixpath
 import re
 
 import jinja2
@@ -40,11 +47,14 @@ class _Symbol(jinja2.Undefined):
             raise AttributeError(name)
         return _Symbol(name=f"{self._undefined_name}.{name}")
 
+    def __getitem__(self, key):
+        return _Symbol(name=f"{self._undefined_name}.{key}")
+
 
 def _environment(calls: list) -> jinja2.Environment:
     env = jinja2.Environment(undefined=_Symbol)
 
-    def file_differs(found, path, owner, group, mode, content=None):
+    def file_differs(found, path, owner, group, mode, content=None, **options):
         calls.append({"found": str(found), "path": str(path), "owner": str(owner), "group": str(group),
                       "mode": str(mode), "content": content})
         return True
@@ -87,6 +97,23 @@ def _look(role: pathlib.Path, env: jinja2.Environment):
     return look["register"], [str(f) for f in files]
 
 
+def _look_arguments(role: pathlib.Path) -> dict:
+    """The keyword arguments the role's look passes to look_argv, rendered (variables standing for themselves)."""
+    look = next(t for t in _tasks(role) if LOOK_NAME.match(t.get("name", "")))
+    env = _environment([])
+    seen = {}
+
+    def look_argv(paths, **kwargs):
+        seen.update({key: [str(v) for v in value] for key, value in kwargs.items()})
+        return []
+
+    env.filters["telemetry.claude_code.look_argv"] = look_argv
+    variables = _role_variables(role, env)
+    variables.update({name: _expression(env, value, variables) for name, value in look.get("vars", {}).items()})
+    _expression(env, look["ansible.builtin.command"]["argv"], variables)
+    return seen
+
+
 def _unit_path(env: jinja2.Environment, name: str) -> str:
     with (ROOT / "roles" / "_common" / "tasks" / "unit.yml").open(encoding="utf-8") as handle:
         task = next(t for t in yaml.safe_load(handle) if "ansible.builtin.template" in t)
@@ -124,6 +151,73 @@ def test_skipped_templates_are_looked_at(role):
     assert checked >= 1, f"{role.name}: no template task is skipped by its look"
 
 
+def _role_variables(role: pathlib.Path, env: jinja2.Environment) -> dict:
+    """The role's *_pattern variables (vars/main.yml), rendered."""
+    role_vars = {}
+    if (role / "vars" / "main.yml").exists():
+        with (role / "vars" / "main.yml").open(encoding="utf-8") as handle:
+            role_vars = yaml.safe_load(handle) or {}
+    return {name: env.from_string(value).render() for name, value in role_vars.items()
+            if name.endswith("_pattern") and isinstance(value, str)}
+
+
+def _all_tasks(tasks):
+    for task in tasks:
+        yield task
+        yield from _all_tasks(task.get("block", []))
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_listed_files_are_looked_at(role):
+    """A copy task skipped by the look writes into a directory the look lists by pattern; a task that
+    removes the files no longer shipped lists them from the look with a pattern the look lists."""
+    env = _environment([])
+    register, looked = _look(role, env)
+    listings = _look_arguments(role).get("listings", [])
+    variables = _role_variables(role, env)
+    for task in _all_tasks(_tasks(role)):
+        when = task.get("when")
+        copy = task.get("ansible.builtin.copy")
+        if copy and isinstance(when, str) and FOUND_CALL.search(when):
+            assert FOUND_CALL.search(when).group(1) == register, f"{task['name']}: asks another look than {register}"
+            calls = []
+            env_calls = _environment(calls)
+            env_calls.filters["basename"] = lambda value: "<basename>"
+            env_calls.globals["lookup"] = lambda plugin, src, **kwargs: ("lookup", plugin, str(src))
+            item = _Symbol(name="item")
+            _expression(env_calls, when, dict(variables, item=item))
+            assert len(calls) == 1, f"{task['name']}: one file_differs call expected, found {len(calls)}"
+            call = calls[0]
+            dest = str(_render(env_calls, copy["dest"], dict(variables, item=item)))
+            assert call["path"] == dest, f"{task['name']}: file_differs asks about {call['path']}, the task writes {dest}"
+            assert dest in looked or any(
+                posixpath.dirname(dest) == posixpath.dirname(p) and fnmatch.fnmatchcase(posixpath.basename(dest),
+                                                                                          posixpath.basename(p))
+                or posixpath.dirname(dest) == posixpath.dirname(p) and "<" in posixpath.basename(dest)
+                for p in listings), f"{task['name']}: {dest} is neither looked at ({looked}) nor in a listing ({listings})"
+            for field in ("owner", "group", "mode"):
+                written = _render(env_calls, copy[field], dict(variables, item=item))
+                assert call[field] == written, f"{task['name']}: file_differs compares {field} {call[field]}, the task sets {written}"
+        loop = task.get("loop")
+        if isinstance(loop, str) and "found_files" in loop:
+            match = re.search(r"(_[a-z_]+_found)\.stdout_lines \| telemetry\.claude_code\.found_files\(([^)]*)\)", loop)
+            assert match, f"{task['name']}: found_files is not read from a look's stdout_lines: {loop!r}"
+            assert match.group(1) == register, f"{task['name']}: asks another look than {register}"
+            pattern = str(_expression(env, match.group(2), variables))
+            assert pattern in listings, f"{task['name']}: lists {pattern}, the look lists {listings}"
+            assert task.get("ansible.builtin.file", {}).get("state") == "absent", f"{task['name']}: not a removal"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_no_separate_look(role):
+    """Everything a role's configuration reads from the host comes from its one look: no find or stat task."""
+    for path in (role / "tasks").glob("*.yml"):
+        with path.open(encoding="utf-8") as handle:
+            tasks = yaml.safe_load(handle) or []
+        for task in _all_tasks(tasks):
+            assert "ansible.builtin.find" not in task, f"{role.name}/{path.name}: {task['name']} looks on its own"
+
+
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
 def test_unit_is_looked_at(role):
     env = _environment([])
@@ -136,7 +230,7 @@ def test_unit_is_looked_at(role):
         f"{role.name}: the unit include does not pass the look ({register}) as _common_unit_found")
 
 
-LOOK_UNITS = re.compile(r"look_argv\(units=\[([^\]]*)\]\)")
+LOOK_UNITS = re.compile(r"look_argv\(units=\[([^\]]*)\]")
 
 
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
@@ -169,3 +263,23 @@ def test_service_task_reads_its_unit_in_the_look(role):
                 f"{role.name}: {task['name']} does not skip on its unit's line of the look: {when!r}")
         assert name in units, f"{role.name}: {task['name']} manages {name}, the look prints {units}"
         assert look["register"] + ".stdout_lines" in when, f"{role.name}: {task['name']} asks another look than {look['register']}"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_runnable_reads_an_executable_the_look_checks(role):
+    """A role that starts its service only when its binary can run (Loki, Grafana: *_skip_install) reads the
+    look's line "executable PATH": the look must be asked about that very path, and run whatever the tags."""
+    role_vars = {}
+    if (role / "vars" / "main.yml").exists():
+        with (role / "vars" / "main.yml").open(encoding="utf-8") as handle:
+            role_vars = yaml.safe_load(handle) or {}
+    runnable = role_vars.get(f"_{role.name}_runnable")
+    if runnable is None:
+        return
+    match = re.search(r"\('executable ' ~ (\w+)\) in \((_[a-z_]+_found)\.stdout_lines", runnable)
+    assert match, f"{role.name}: _{role.name}_runnable does not read an executable line of the look: {runnable!r}"
+    look = next(t for t in _tasks(role) if LOOK_NAME.match(t.get("name", "")))
+    assert match.group(2) == look["register"], f"{role.name}: _{role.name}_runnable reads another look"
+    assert _look_arguments(role).get("executables") == [f"<{match.group(1)}>"], (
+        f"{role.name}: the look checks {_look_arguments(role).get('executables')}, the role reads {match.group(1)}")
+    assert "always" in look.get("tags", []), f"{role.name}: the look is not tagged always"

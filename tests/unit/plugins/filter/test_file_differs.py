@@ -19,6 +19,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.telemetry.claude_code.plugins.filter.file_differs import file_differs
 from ansible_collections.telemetry.claude_code.plugins.filter.file_found import file_found
+from ansible_collections.telemetry.claude_code.plugins.filter.found_files import found_files
 from ansible_collections.telemetry.claude_code.plugins.filter.look_argv import look_argv
 
 OWNER = pwd.getpwuid(os.getuid()).pw_name
@@ -130,12 +131,21 @@ def test_a_file_without_its_checksum_line_differs(rules):
 
 def test_look_argv_takes_absolute_paths_only():
     assert look_argv(["/etc/a", "/etc/b"])[:2] == ["sh", "-c"]
-    assert look_argv(["/etc/a", "/etc/b"])[3:] == ["look", "", "/etc/a", "/etc/b"]
-    assert look_argv(["/etc/a"], units=["a", "b@1.service"])[3:] == ["look", "a b@1.service", "/etc/a"]
+    assert look_argv(["/etc/a", "/etc/b"])[3:] == ["look", "", "", "", "", "/etc/a", "/etc/b"]
+    assert look_argv(["/etc/a"], units=["a", "b@1.service"])[3:] == ["look", "a b@1.service", "", "", "", "/etc/a"]
+    assert look_argv(["/etc/a"], listings=["/etc/r//*.yml", "/etc/d/x?"], executables=["/bin/a", "/bin/b"],
+                     versions=["/bin/a"])[3:] == ["look", "", "/etc/r\t*.yml\n/etc/d\tx?", "/bin/a\n/bin/b", "/bin/a", "/etc/a"]
+    for bad in (["etc/*.yml"], ["/etc/*/a.yml"], ["/etc/"], ["/etc/a\nb/*"], "/etc/*.yml"):
+        with pytest.raises(AnsibleFilterError, match="listing"):
+            look_argv(["/etc/a"], listings=bad)
+    for option in ("executables", "versions"):
+        for bad in (["bin/a"], ["/bin/a\tb"], "/bin/a", [None]):
+            with pytest.raises(AnsibleFilterError, match=option):
+                look_argv(["/etc/a"], **{option: bad})
     for bad in ("a", ["a b"], ["a;b"], [None]):
         with pytest.raises(AnsibleFilterError, match="unit names"):
             look_argv(["/etc/a"], units=bad)
-    for bad in (["etc/a"], "/etc/a", [None], ["-rf"]):
+    for bad in (["etc/a"], "/etc/a", [None], ["-rf"], []):
         with pytest.raises(AnsibleFilterError, match="absolute paths"):
             look_argv(bad)
 
@@ -208,3 +218,61 @@ def test_file_found_for_a_removal(tmp_path, rules):
         file_found("not a list", str(rules))
     with pytest.raises(AnsibleFilterError, match="file_found expects"):
         file_found(["not a stat line"], str(rules))
+
+
+# The files a role keeps in a directory of its own (rule files, dashboards) are looked at in the same call,
+# by pattern: only regular files of that directory whose names match, hidden files and links left out
+# as ansible.builtin.find leaves them out; found_files lists them, file_differs compares them.
+def test_listings_in_the_same_look(tmp_path, rules):
+    rules_dir = tmp_path / "rules"
+    (rules_dir / "sub").mkdir(parents=True)
+    for name in ("claude_code_a.yml", "claude_code_b.yml", "other.yml", ".claude_code_hidden.yml", "sub/claude_code_c.yml"):
+        (rules_dir / name).write_text(TEXT, encoding="utf-8")
+        (rules_dir / name).chmod(0o640)
+    (rules_dir / "claude_code_link.yml").symlink_to(rules_dir / "other.yml")
+    (rules_dir / "claude_code_dir.yml").mkdir()
+    pattern = str(rules_dir) + "/claude_code_*.yml"
+    proc = subprocess.run(look_argv([str(rules)], listings=[pattern, str(tmp_path / "missing") + "/*"]),
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr  # a missing listed directory is no error
+    lines = proc.stdout.splitlines()
+    wanted = [str(rules_dir / "claude_code_a.yml"), str(rules_dir / "claude_code_b.yml")]
+    assert sorted(found_files(lines, pattern)) == wanted
+    assert found_files(lines, str(rules_dir) + "/*.json") == []
+    assert found_files(lines, str(tmp_path) + "/*") == [str(rules)]  # an explicit path is a file of its directory too
+    for path in wanted:
+        assert not file_differs(lines, path, OWNER, GROUP, "0640", TEXT)
+        assert file_differs(lines, path, OWNER, GROUP, "0640", TEXT + "# edited\n")
+    assert file_differs(lines, str(rules_dir / "other.yml"), OWNER, GROUP, "0640", TEXT)  # not in the listing
+    assert not file_differs(lines, str(rules), OWNER, GROUP, "0640", TEXT)
+    finds = [_find_entry(rules_dir / "claude_code_a.yml"), _find_entry(rules_dir / "sub")]  # a find result works too
+    assert found_files(finds, pattern) == [wanted[0]]
+    with pytest.raises(AnsibleFilterError, match="absolute"):
+        found_files(lines, "claude_code_*.yml")
+
+
+# The binary a role starts only when it can run (Loki, Grafana), and the version of the installed one
+# (Prometheus), from the same call: --version runs with its standard input closed.
+def test_executables_and_versions_in_the_same_look(tmp_path, rules):
+    program = tmp_path / "prog"
+    program.write_text("#!/bin/sh\ncat\necho 'prog, version 2.53.3 (branch: x)'\necho '  go version: go1.22' >&2\n",
+                       encoding="utf-8")
+    program.chmod(0o755)
+    plain = tmp_path / "plain"
+    plain.write_text("", encoding="utf-8")
+    plain.chmod(0o644)
+    link = tmp_path / "link"
+    link.symlink_to(program)
+    paths = [str(program), str(plain), str(link), str(tmp_path), str(tmp_path / "missing")]
+    proc = subprocess.run(look_argv([str(rules)], executables=paths, versions=paths), capture_output=True, text=True,
+                          check=False, timeout=30, stdin=subprocess.PIPE)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line for line in lines if line.startswith("executable ")] == ["executable " + str(program),
+                                                                          "executable " + str(link)]
+    versions = [line for line in lines if line.startswith("version ")]
+    assert versions[0].startswith("version %s prog, version 2.53.3 (branch: x) " % program)
+    assert "go version: go1.22" in versions[0]
+    assert [v.split(" ")[1] for v in versions] == [str(program), str(link)]
+    assert not file_differs(lines, str(rules), OWNER, GROUP, "0640", TEXT)  # these lines are not files
+    assert not file_found(lines, str(program))
