@@ -88,18 +88,29 @@ ROLES = sorted(p.parent.parent for p in ROOT.glob("roles/*/tasks/configure.yml")
                if any(LOOK_NAME.match(t.get("name", "")) for t in yaml.safe_load(p.read_text(encoding="utf-8"))))
 
 
+def _role_vars(role: pathlib.Path) -> dict:
+    """vars/main.yml, or the files of vars/main/, as written."""
+    role_vars = {}
+    for path in [role / "vars" / "main.yml"] + sorted((role / "vars" / "main").glob("*.yml")):
+        if path.exists():
+            with path.open(encoding="utf-8") as handle:
+                role_vars.update(yaml.safe_load(handle) or {})
+    return role_vars
+
+
+def _prefix(role: pathlib.Path) -> str:
+    return "_" + role.name
+
+
 def _look(role: pathlib.Path, env: jinja2.Environment):
-    """The register of the role's look and the files it looks at, rendered."""
-    look = next(t for t in _tasks(role) if LOOK_NAME.match(t.get("name", "")))
+    """The variable the role's tasks read the look from (_<role>_found) and the files it looks at, rendered."""
     variables = {}
-    files_var = next(name for name in look["vars"] if name.endswith("_look_files"))
-    files = _expression(env, look["vars"][files_var], variables)
-    return look["register"], [str(f) for f in files]
+    files = _expression(env, _role_vars(role)[_prefix(role) + "_look_files"], variables)
+    return _prefix(role) + "_found", [str(f) for f in files]
 
 
 def _look_arguments(role: pathlib.Path) -> dict:
     """The keyword arguments the role's look passes to look_argv, rendered (variables standing for themselves)."""
-    look = next(t for t in _tasks(role) if LOOK_NAME.match(t.get("name", "")))
     env = _environment([])
     seen = {}
 
@@ -109,8 +120,8 @@ def _look_arguments(role: pathlib.Path) -> dict:
 
     env.filters["telemetry.claude_code.look_argv"] = look_argv
     variables = _role_variables(role, env)
-    variables.update({name: _expression(env, value, variables) for name, value in look.get("vars", {}).items()})
-    _expression(env, look["ansible.builtin.command"]["argv"], variables)
+    variables[_prefix(role) + "_look_files"] = _expression(env, _role_vars(role)[_prefix(role) + "_look_files"], variables)
+    _expression(env, _role_vars(role)[_prefix(role) + "_look_argv"], variables)
     return seen
 
 
@@ -153,11 +164,7 @@ def test_skipped_templates_are_looked_at(role):
 
 def _role_variables(role: pathlib.Path, env: jinja2.Environment) -> dict:
     """The role's *_pattern variables (vars/main.yml), rendered."""
-    role_vars = {}
-    if (role / "vars" / "main.yml").exists():
-        with (role / "vars" / "main.yml").open(encoding="utf-8") as handle:
-            role_vars = yaml.safe_load(handle) or {}
-    return {name: env.from_string(value).render() for name, value in role_vars.items()
+    return {name: env.from_string(value).render() for name, value in _role_vars(role).items()
             if name.endswith("_pattern") and isinstance(value, str)}
 
 
@@ -237,17 +244,14 @@ LOOK_UNITS = re.compile(r"look_argv\(units=\[([^\]]*)\]")
 def test_service_task_reads_its_unit_in_the_look(role):
     """The service task skips itself on a line "unit NAME enabled ..." of the look: the look must print
     that very unit (look_argv's units), and the task must ask the look it registered."""
-    look = next(t for t in _tasks(role) if LOOK_NAME.match(t.get("name", "")))
-    match = LOOK_UNITS.search(look["ansible.builtin.command"]["argv"])
+    found = _prefix(role) + "_found"
+    role_vars = _role_vars(role)
+    match = LOOK_UNITS.search(role_vars[_prefix(role) + "_look_argv"])
     assert match, f"{role.name}: its look prints no unit (look_argv(units=[...]))"
     units = [u.strip().strip("'\"") for u in match.group(1).split(",")]
     with (role / "tasks" / "service.yml").open(encoding="utf-8") as handle:
         services = [t for t in yaml.safe_load(handle) if "ansible.builtin.systemd_service" in t]
     assert services, f"{role.name}: no systemd_service task in tasks/service.yml"
-    role_vars = {}
-    if (role / "vars" / "main.yml").exists():
-        with (role / "vars" / "main.yml").open(encoding="utf-8") as handle:
-            role_vars = yaml.safe_load(handle) or {}
     units = [role_vars.get(u, u) for u in units]  # a package's unit, named in vars/main.yml
     for task in services:
         name = task["ansible.builtin.systemd_service"]["name"]
@@ -262,24 +266,48 @@ def test_service_task_reads_its_unit_in_the_look(role):
             assert f"unit {name} enabled " in when or f"'unit {name} enabled active'" in when, (
                 f"{role.name}: {task['name']} does not skip on its unit's line of the look: {when!r}")
         assert name in units, f"{role.name}: {task['name']} manages {name}, the look prints {units}"
-        assert look["register"] + ".stdout_lines" in when, f"{role.name}: {task['name']} asks another look than {look['register']}"
+        assert found + ".stdout_lines" in when, f"{role.name}: {task['name']} asks another look than {found}"
 
 
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
 def test_runnable_reads_an_executable_the_look_checks(role):
     """A role that starts its service only when its binary can run (Loki, Grafana: *_skip_install) reads the
     look's line "executable PATH": the look must be asked about that very path, and run whatever the tags."""
-    role_vars = {}
-    if (role / "vars" / "main.yml").exists():
-        with (role / "vars" / "main.yml").open(encoding="utf-8") as handle:
-            role_vars = yaml.safe_load(handle) or {}
-    runnable = role_vars.get(f"_{role.name}_runnable")
+    runnable = _role_vars(role).get(f"_{role.name}_runnable")
     if runnable is None:
         return
     match = re.search(r"\('executable ' ~ (\w+)\) in \((_[a-z_]+_found)\.stdout_lines", runnable)
     assert match, f"{role.name}: _{role.name}_runnable does not read an executable line of the look: {runnable!r}"
     look = next(t for t in _tasks(role) if LOOK_NAME.match(t.get("name", "")))
-    assert match.group(2) == look["register"], f"{role.name}: _{role.name}_runnable reads another look"
+    assert match.group(2) == _prefix(role) + "_found", f"{role.name}: _{role.name}_runnable reads another look"
     assert _look_arguments(role).get("executables") == [f"<{match.group(1)}>"], (
         f"{role.name}: the look checks {_look_arguments(role).get('executables')}, the role reads {match.group(1)}")
     assert "always" in look.get("tags", []), f"{role.name}: the look is not tagged always"
+
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_the_install_runs_the_look_and_the_role_looks_again_only_after_an_install(role):
+    """The role hands its look to _common, which runs it in the install's call and keeps its lines with
+    whether the install had anything to do; tasks/configure.yml runs the same look again only then (or when
+    the install did not run), and the role's tasks read whichever is current through _<role>_found."""
+    prefix = _prefix(role)
+    with (role / "tasks" / "install.yml").open(encoding="utf-8") as handle:
+        include = next(t for t in yaml.safe_load(handle)
+                       if t.get("ansible.builtin.include_role", {}).get("name") == "telemetry.claude_code._common")
+    assert include["vars"]["_common_look_argv"] == "{{ " + prefix + "_look_argv }}", f"{role.name}: install passes no look"
+    assert include["vars"]["_common_look_var"] == prefix + "_found_at_install"
+    look = next(t for t in _tasks(role) if LOOK_NAME.match(t.get("name", "")))
+    assert _tasks(role)[0] is not None and look == _tasks(role)[0], f"{role.name}: the look is not the first task"
+    assert look["ansible.builtin.command"]["argv"] == "{{ " + prefix + "_look_argv }}"
+    assert look["register"] == prefix + "_relook"
+    assert look["when"] == f"{prefix}_found_at_install is not defined or {prefix}_found_at_install.pending"
+    assert look["failed_when"] == f"{prefix}_relook.rc not in [0, 1]"
+    found = " ".join(_role_vars(role)[prefix + "_found"].split())
+    assert found == (f"{{{{ {prefix}_relook if {prefix}_relook is defined and {prefix}_relook is not skipped "
+                     f"else {prefix}_found_at_install | default({{'stdout_lines': []}}) }}}}"), found
+    # Whatever task the role's tasks read the look in, none registers it under the name they read.
+    for path in (role / "tasks").glob("*.yml"):
+        with path.open(encoding="utf-8") as handle:
+            for task in _all_tasks(yaml.safe_load(handle) or []):
+                assert task.get("register") != prefix + "_found", f"{role.name}/{path.name}: {task['name']} registers it"
