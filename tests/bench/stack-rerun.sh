@@ -4,10 +4,10 @@
 # playbooks/site.yml against it N times (default 3) and reports wall time and `changed`:
 # first with the roles' defaults (every firewall switch off), then as the scenario deploys it
 # (every role's firewall switch on: ufw rules checked on every run). Target: changed=0 and
-# under 70 s with the defaults. Then it makes eighteen kinds of drift on the host (content, mode,
-# group, owner of configuration, secret and unit files, a removed file, the collector's binary and
-# link, a service stopped or disabled, a package's unit unmasked or enabled) and checks that the
-# next run corrects each one, and then changes nothing.
+# under 70 s with the defaults. Then it makes twenty-two kinds of drift on the host (content, mode,
+# group, owner of configuration, secret, unit and rule files, a removed file or dashboard, a stray
+# rule file, the collector's binary and link, a service stopped or disabled, a package's unit
+# unmasked or enabled) and checks that the next run corrects each one, and then changes nothing.
 #
 # usage: tests/bench/stack-rerun.sh [RUNS]     (run `tests/harness.sh setup` once before)
 #        TCC_STACK_SUITE=forky tests/bench/stack-rerun.sh   the same on Debian 14 (Prometheus 3.5)
@@ -92,6 +92,12 @@ drift "haproxy.cfg removed" "rm /etc/otlp-gateway/haproxy.cfg" "Write the OTLP g
 drift "content of grafana.ini" "echo '; edited' >> /etc/grafana/grafana.ini" "Write grafana.ini"
 drift "mode of the data sources" "chmod 0600 /etc/grafana/provisioning/datasources/telemetry.yml" "Provision the Prometheus and Loki data sources"
 drift "content of loki.yml" "echo '# edited' >> /etc/loki/loki.yml" "Write the Loki configuration"
+# The files a role keeps in a directory of its own, looked at by pattern in the same looks.
+drift "content of a Prometheus rule file" "echo '# edited' >> /etc/prometheus/rules/claude_code_alerts.yml" "Write the Claude Code rule files"
+drift "a stray Claude Code rule file" "cp /etc/prometheus/rules/claude_code_alerts.yml /etc/prometheus/rules/claude_code_old.yml" \
+  "Remove the Claude Code rule files the collection no longer ships"
+drift "a dashboard removed" "rm /etc/grafana/dashboards/claude-code.json" "Write the dashboards"
+drift "owner of the Loki rule file" "chown nobody /etc/loki/rules/fake/claude_code.yml" "Write the Loki rule files"
 # What the roles read in the same looks: secrets, the install and the services' state.
 drift "content of the collector's environment file" "echo 'EXTRA=1' >> /etc/otelcol/otelcol.env" "Write the collector environment file"
 drift "mode of Grafana's admin password" "chmod 0640 /etc/grafana/secrets/admin_password" "Write the admin password"
