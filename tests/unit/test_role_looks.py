@@ -197,11 +197,11 @@ def test_listed_files_are_looked_at(role):
             call = calls[0]
             dest = str(_render(env_calls, copy["dest"], dict(variables, item=item)))
             assert call["path"] == dest, f"{task['name']}: file_differs asks about {call['path']}, the task writes {dest}"
-            assert dest in looked or any(
-                posixpath.dirname(dest) == posixpath.dirname(p) and fnmatch.fnmatchcase(posixpath.basename(dest),
-                                                                                          posixpath.basename(p))
-                or posixpath.dirname(dest) == posixpath.dirname(p) and "<" in posixpath.basename(dest)
-                for p in listings), f"{task['name']}: {dest} is neither looked at ({looked}) nor in a listing ({listings})"
+            in_listing = any(
+                posixpath.dirname(dest) == posixpath.dirname(p)
+                and (fnmatch.fnmatchcase(posixpath.basename(dest), posixpath.basename(p)) or "<" in posixpath.basename(dest))
+                for p in listings)
+            assert dest in looked or in_listing, f"{task['name']}: {dest} is neither looked at ({looked}) nor in a listing ({listings})"
             for field in ("owner", "group", "mode"):
                 written = _render(env_calls, copy[field], dict(variables, item=item))
                 assert call[field] == written, f"{task['name']}: file_differs compares {field} {call[field]}, the task sets {written}"
@@ -283,7 +283,6 @@ def test_runnable_reads_an_executable_the_look_checks(role):
     assert _look_arguments(role).get("executables") == [f"<{match.group(1)}>"], (
         f"{role.name}: the look checks {_look_arguments(role).get('executables')}, the role reads {match.group(1)}")
     assert "always" in look.get("tags", []), f"{role.name}: the look is not tagged always"
-
 
 
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
