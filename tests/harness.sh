@@ -212,20 +212,37 @@ setup_lint_parsers() {
 
 # Debian 12 and 13, and Debian 14 "forky" (Prometheus 3.5 and Alertmanager 0.33 from its
 # packages), which this machine's debootstrap does not know yet (build-debian-testing.sh).
+# Under a lock: a build that `setup --background-builds` left running is waited for, never
+# started twice. Commands given run after the images, still under the lock.
+IMAGES_LOG="${CACHE}/images.log"
+IMAGES_LOCK="${CACHE}/.images.lock"
 setup_images() {
-  bash "${ROOT}/tests/images/build-debian.sh" bookworm
-  bash "${ROOT}/tests/images/build-debian.sh" trixie
-  bash "${ROOT}/tests/images/build-debian-testing.sh" forky
+  (
+    flock -n 7 || { echo "the test images are being built by setup (${IMAGES_LOG}); waiting for it"; flock 7; }
+    bash "${ROOT}/tests/images/build-debian.sh" bookworm
+    bash "${ROOT}/tests/images/build-debian.sh" trixie
+    bash "${ROOT}/tests/images/build-debian-testing.sh" forky
+    "$@"
+  ) 7>"${IMAGES_LOCK}"
+}
+
+# What the rules and unit stages take from two of the images: Debian 14's and 13's Prometheus
+# packages (promtool 3.5 and 2.53).
+fetch_prometheus_packages() {
+  bash "${ROOT}/tests/rules/fetch-prometheus.sh" forky >/dev/null
+  bash "${ROOT}/tests/rules/fetch-prometheus.sh" trixie >/dev/null
 }
 
 # On a cold machine the images (debootstrap: mostly downloads and unpacking) and the Go builds
-# (collector, MinIO: mostly compiling) take most of the setup, and neither waits for the other:
-# the images are built in the background meanwhile, their output printed whole when they are
-# done. A failure there fails the setup, after the foreground work.
-# With --background-builds (`all`), the Go builds are not waited for either: nothing needs them
-# before the unit stage, so they compile while lint, sanity, importer and rules run. Each build
-# script takes a lock, so the unit stage's own call waits for them (go_builds_done); a build that
-# failed in the background is tried again there, in the foreground, where its error shows.
+# (collector, MinIO, Loki's LogQL parser: mostly compiling) take most of the time before the
+# tests, and neither waits for the other.
+# Alone, `setup` builds the images in the background while it does the rest, and waits for them
+# at its end (their output printed whole then; a failure there fails the setup).
+# With --background-builds (`all`), setup waits for neither: nothing needs the images before the
+# rules stage, nor the Go builds before it, so they run while lint, sanity and importer do (the
+# downloads of debootstrap and apt leave the cores to them). Each build takes a lock, so the
+# stage that needs one waits for it (images_done, go_builds_done); a build that failed in the
+# background is tried again there, in the foreground, where its error shows.
 GO_BUILDS_LOG="${CACHE}/go-builds.log"
 do_setup() {
   local background_builds=false
@@ -233,30 +250,51 @@ do_setup() {
   apt_install docker.io debootstrap git curl ca-certificates python3-venv shellcheck
   start_docker
   local images_log images_pid images_rc=0
-  images_log="$(mktemp)"
-  setup_images >"${images_log}" 2>&1 &
-  images_pid=$!
-  # shellcheck disable=SC2064  # expand now: the trap must name this job and this log
-  trap "kill \$(process_tree ${images_pid}) 2>/dev/null; rm -f '${images_log}'" EXIT
-  echo "building the test images in the background (pid ${images_pid})"
+  if ${background_builds}; then
+    echo "building the test images, then fetching two of their Prometheus packages, in the background (log: ${IMAGES_LOG})"
+    setup_images fetch_prometheus_packages >"${IMAGES_LOG}" 2>&1 &
+  else
+    images_log="$(mktemp)"
+    setup_images >"${images_log}" 2>&1 &
+    images_pid=$!
+    # shellcheck disable=SC2064  # expand now: the trap must name this job and this log
+    trap "kill \$(process_tree ${images_pid}) 2>/dev/null; rm -f '${images_log}'" EXIT
+    echo "building the test images in the background (pid ${images_pid})"
+  fi
   setup_venv
   setup_ansible_test_bootstrap
   setup_collection_link
   setup_claude_code
   if ${background_builds}; then
-    echo "building the collector and MinIO in the background (log: ${GO_BUILDS_LOG})"
-    ( bash "${ROOT}/tests/otelcol/build.sh"; bash "${ROOT}/tests/minio/build.sh" ) >"${GO_BUILDS_LOG}" 2>&1 &
+    echo "building Loki's LogQL parser, the collector and MinIO in the background (log: ${GO_BUILDS_LOG})"
+    # The parser first (the rules stage wants it, run.sh waits for it); its failure is only a
+    # SKIP there, so it does not stop the others.
+    ( bash "${ROOT}/tests/rules/logql_check/build.sh" || true; bash "${ROOT}/tests/otelcol/build.sh"
+      bash "${ROOT}/tests/minio/build.sh" ) >"${GO_BUILDS_LOG}" 2>&1 &
   else
     setup_otelcol
     bash "${ROOT}/tests/minio/build.sh"  # MinIO and Loki's S3 client, for tests/unit/test_loki_object_storage.py
   fi
   setup_lint_parsers
+  ${background_builds} && return 0
   echo "waiting for the test images"
   wait "${images_pid}" || images_rc=$?
   trap - EXIT
   cat "${images_log}"
   rm -f "${images_log}"
   [[ ${images_rc} -eq 0 ]] || die "building the test images failed (exit ${images_rc}); see above"
+}
+
+# Wait for the images and packages that `setup --background-builds` started (under their lock),
+# print their output, then make sure of them in the foreground (quick when they are there).
+images_done() {
+  if [[ -f "${IMAGES_LOG}" ]]; then
+    echo "waiting for the test images and packages started by setup"
+    ( flock 7 ) 7>"${IMAGES_LOCK}"
+    cat "${IMAGES_LOG}"
+    rm -f "${IMAGES_LOG}"
+  fi
+  setup_images
 }
 
 # Activate the cached environment for a single stage run after `setup`.
@@ -351,7 +389,7 @@ go_builds_done() {
 do_rules() {
   ensure_env
   start_docker
-  setup_images
+  images_done
   [[ -n "${TCC_PROMTOOL:-}" ]] || setup_lint_parsers >/dev/null
   cd "${ROOT}"
   # Without TCC_PROMTOOL, run.sh takes every promtool (3.5 from the forky image, 2.53 from the

@@ -21,7 +21,6 @@
 # (docker) for 3.5 and 2.53, tests/lint/setup.sh for 2.42 and the LogQL grammar.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
 cd "${ROOT}" || exit 2
 
 passed=0
@@ -126,16 +125,9 @@ fi
 
 # --- LogQL with Loki's own parser (optional: needs Go and the Go module proxy once) ----------
 echo "== LogQL (Loki's parser, tests/rules/logql_check)"
-GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-key="$(cat tests/rules/logql_check/{go.mod,go.sum,main.go} | sha256sum | cut -c1-16)"
-checker="${CACHE}/logql_check/${key}/logql_check"
-if [[ ! -x "${checker}" && -x "${GO}" ]]; then
-  mkdir -p "$(dirname "${checker}")"
-  (cd tests/rules/logql_check && CGO_ENABLED=0 "${GO}" build -trimpath -o "${checker}" .) >"${checker}.log" 2>&1 \
-    || rm -f "${checker}"
-fi
-if [[ ! -x "${checker}" ]]; then
-  echo "SKIP Loki's parser: no Go toolchain, or the build failed (${checker}.log)"
+checker="$(bash tests/rules/logql_check/build.sh)" || checker=""
+if [[ -z "${checker}" ]]; then
+  echo "SKIP Loki's parser: no Go toolchain, or the build failed (tests/rules/logql_check/build.sh said why above)"
 elif [[ -s "${exprs}" ]]; then
   while IFS=$'\t' read -r index verdict; do
     text="$(python3 -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))[int(sys.argv[2])].split())[:90])' "${exprs}" "${index}")"
