@@ -163,14 +163,20 @@ claude_code_versions() {
   done | sort -V
 }
 
-# Install one version (if it is not in the cache yet); print its claude executable.
+# Install one version (if it is not in the cache yet); print its claude executable. Under a
+# lock: an install that `setup --background-builds` left running is waited for, not repeated.
 install_claude_code() {
   local version="$1"
   local prefix="${CACHE}/claude-code-${version}"
   if [[ ! -x "${prefix}/node_modules/.bin/claude" ]]; then
-    echo "installing ${CLAUDE_CODE_PACKAGE}@${version}" >&2
-    command -v npm >/dev/null || apt_install nodejs npm >&2
-    npm install --silent --no-audit --no-fund --prefix "${prefix}" "${CLAUDE_CODE_PACKAGE}@${version}" >&2
+    (
+      flock -n 6 || { echo "${CLAUDE_CODE_PACKAGE}@${version} is being installed by setup; waiting for it" >&2; flock 6; }
+      if [[ ! -x "${prefix}/node_modules/.bin/claude" ]]; then
+        echo "installing ${CLAUDE_CODE_PACKAGE}@${version}" >&2
+        command -v npm >/dev/null || apt_install nodejs npm >&2
+        npm install --silent --no-audit --no-fund --prefix "${prefix}" "${CLAUDE_CODE_PACKAGE}@${version}" >&2
+      fi
+    ) 6>"${prefix}.lock"
   fi
   echo "${prefix}/node_modules/.bin/claude"
 }
@@ -238,12 +244,13 @@ fetch_prometheus_packages() {
 # tests, and neither waits for the other.
 # Alone, `setup` builds the images in the background while it does the rest, and waits for them
 # at its end (their output printed whole then; a failure there fails the setup).
-# With --background-builds (`all`), setup waits for neither: nothing needs the images before the
-# rules stage, nor the Go builds before it, so they run while lint, sanity and importer do (the
-# downloads of debootstrap and apt leave the cores to them). Each build takes a lock, so the
+# With --background-builds (`all`), setup waits for none of them: nothing needs the images before
+# the rules stage, the Go builds before it, nor Claude Code before molecule, so they run while
+# lint, sanity and importer do (the downloads of debootstrap, apt and npm leave the cores to them). Each build takes a lock, so the
 # stage that needs one waits for it (images_done, go_builds_done); a build that failed in the
 # background is tried again there, in the foreground, where its error shows.
 GO_BUILDS_LOG="${CACHE}/go-builds.log"
+CLAUDE_CODE_LOG="${CACHE}/claude-code.log"
 do_setup() {
   local background_builds=false
   [[ "${1:-}" == "--background-builds" ]] && background_builds=true
@@ -264,7 +271,13 @@ do_setup() {
   setup_venv
   setup_ansible_test_bootstrap
   setup_collection_link
-  setup_claude_code
+  if ${background_builds}; then
+    # Only the molecule stage runs Claude Code: its downloads go on beside the next stages too.
+    echo "installing the supported Claude Code releases in the background (log: ${CLAUDE_CODE_LOG})"
+    setup_claude_code >"${CLAUDE_CODE_LOG}" 2>&1 &
+  else
+    setup_claude_code
+  fi
   if ${background_builds}; then
     echo "building Loki's LogQL parser, the collector and MinIO in the background (log: ${GO_BUILDS_LOG})"
     # The parser first (the rules stage wants it, run.sh waits for it); its failure is only a
@@ -482,7 +495,12 @@ do_molecule() {
   ensure_env
   start_docker
   setup_images
-  setup_claude_code >/dev/null
+  setup_claude_code >/dev/null  # waits for an install that setup left running (its lock)
+  if [[ -f "${CLAUDE_CODE_LOG}" ]]; then
+    echo "Claude Code, installed by setup in the background:"
+    cat "${CLAUDE_CODE_LOG}"
+    rm -f "${CLAUDE_CODE_LOG}"
+  fi
   setup_otelcol >/dev/null
   cd "${ROOT}"
   local scenarios=("$@")
