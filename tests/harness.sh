@@ -383,7 +383,9 @@ do_unit() {
   go_builds_done
   [[ -n "${TCC_OTELCOL_BIN:-}" ]] || setup_otelcol >/dev/null
   cd "${ROOT}"
-  python -m pytest -q tests/unit "$@"
+  # One worker per core, each test file whole on one worker (its module fixtures once, its
+  # tests in order, as in one process): 126 s instead of 172 s on two cores (2026-11-29).
+  python -m pytest -q -n auto --dist loadfile tests/unit "$@"
 }
 
 # Wait for the Go builds that `setup --background-builds` started (each build script waits for
