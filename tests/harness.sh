@@ -240,7 +240,7 @@ fetch_prometheus_packages() {
 }
 
 # On a cold machine the images (debootstrap: mostly downloads and unpacking) and the Go builds
-# (collector, MinIO, Loki's LogQL parser: mostly compiling) take most of the time before the
+# (collector, the S3 server, Loki's LogQL parser: mostly compiling) take most of the time before the
 # tests, and neither waits for the other.
 # Alone, `setup` builds the images in the background while it does the rest, and waits for them
 # at its end (their output printed whole then; a failure there fails the setup).
@@ -279,14 +279,14 @@ do_setup() {
     setup_claude_code
   fi
   if ${background_builds}; then
-    echo "building Loki's LogQL parser, the collector and MinIO in the background (log: ${GO_BUILDS_LOG})"
+    echo "building Loki's LogQL parser, the collector and the S3 server in the background (log: ${GO_BUILDS_LOG})"
     # The parser first (the rules stage wants it, run.sh waits for it); its failure is only a
     # SKIP there, so it does not stop the others.
     ( bash "${ROOT}/tests/rules/logql_check/build.sh" || true; bash "${ROOT}/tests/otelcol/build.sh"
-      bash "${ROOT}/tests/minio/build.sh" ) >"${GO_BUILDS_LOG}" 2>&1 &
+      bash "${ROOT}/tests/s3server/build.sh" ) >"${GO_BUILDS_LOG}" 2>&1 &
   else
     setup_otelcol
-    bash "${ROOT}/tests/minio/build.sh"  # MinIO and Loki's S3 client, for tests/unit/test_loki_object_storage.py
+    bash "${ROOT}/tests/s3server/build.sh"  # an S3 server and Loki's S3 client, for tests/unit/test_loki_object_storage.py
   fi
   setup_lint_parsers
   ${background_builds} && return 0
@@ -392,9 +392,9 @@ do_unit() {
 # the lock of a build in progress), then print their output.
 go_builds_done() {
   [[ -f "${GO_BUILDS_LOG}" ]] || return 0
-  echo "waiting for the collector and MinIO builds started by setup"
+  echo "waiting for the collector and S3 server builds started by setup"
   bash "${ROOT}/tests/otelcol/build.sh" >/dev/null
-  bash "${ROOT}/tests/minio/build.sh" >/dev/null
+  bash "${ROOT}/tests/s3server/build.sh" >/dev/null
   cat "${GO_BUILDS_LOG}"
   rm -f "${GO_BUILDS_LOG}"
 }

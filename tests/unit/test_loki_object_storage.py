@@ -1,16 +1,17 @@
 """The loki role's S3 settings against a real S3-compatible server, with Loki's own S3 client.
 
 No Loki binary can be had on the test machines, so Loki never runs here. What can be proved
-without it is proved with real programs (tests/minio/build.sh builds both, cached):
+without it is proved with real programs (tests/s3server/build.sh builds both, cached):
 
-* MinIO (github.com/minio/minio, the version build.sh pins) runs on loopback, once over plain
-  HTTP and once over TLS with a certificate from a private CA made here;
+* VersityGW (github.com/versity/versitygw, the version build.sh pins; a real S3 server that
+  checks SigV4 signatures, serving a directory with its posix backend) runs on loopback, once
+  over plain HTTP and once over TLS with a certificate from a private CA made here;
 * the role renders its configuration and its environment file through Ansible (the golden
   files' playbook, tests/golden/render.yml) with that endpoint, bucket, region, path-style, TLS
   settings and credentials;
 * the environment file is read the way systemd reads an EnvironmentFile (double quotes, with
   \\\\ \\" \\$ \\` escaped; the molecule scenario checks the same file with systemd itself);
-* tests/minio/s3check (Loki v3.5.3's pkg/storage/chunk/client/aws, built from Loki's Go module)
+* tests/s3server/s3check (Loki v3.5.3's pkg/storage/chunk/client/aws, built from Loki's Go module)
   reads the rendered file as Loki does (expand-env, strict YAML into Loki's own S3 config type,
   Validate) and puts, checks, lists, reads back and deletes a chunk, a TSDB index file and the
   compactor's delete requests, as Loki's chunk store, shipper and compactor would.
@@ -34,6 +35,7 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -53,18 +55,18 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="module")
 def tools() -> dict[str, str]:
-    proc = subprocess.run(["bash", str(ROOT / "tests" / "minio" / "build.sh")], capture_output=True, text=True,
+    proc = subprocess.run(["bash", str(ROOT / "tests" / "s3server" / "build.sh")], capture_output=True, text=True,
                           check=False, timeout=3600)
-    assert proc.returncode == 0, f"tests/minio/build.sh failed:\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, f"tests/s3server/build.sh failed:\n{proc.stderr[-4000:]}"
     found = dict(line.split("=", 1) for line in proc.stdout.split() if "=" in line)
-    for name in ("TCC_MINIO_BIN", "TCC_S3CHECK_BIN"):
+    for name in ("TCC_S3_SERVER_BIN", "TCC_S3CHECK_BIN"):
         assert pathlib.Path(found.get(name, "")).is_file(), f"{name} missing from build.sh's output: {proc.stdout}"
     return found
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory) -> dict[str, pathlib.Path]:
-    """A private CA, and a server certificate it signed for 127.0.0.1 (MinIO's --certs-dir layout)."""
+    """A private CA, and a server certificate it signed for 127.0.0.1 (certs/public.crt, certs/private.key)."""
     base = tmp_path_factory.mktemp("pki")
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -98,34 +100,38 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class MinIO:
-    """One MinIO server on loopback, its own data directory, stopped at the end."""
+class S3Server:
+    """One VersityGW on loopback serving its own data directory (the posix backend), with the
+    root credentials of the test and, with certs, TLS; stopped at the end."""
 
     def __init__(self, binary: str, base: pathlib.Path, certs: pathlib.Path | None = None, ca: pathlib.Path | None = None):
         self.port = _free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
-        self.log = base / "minio.log"
-        args = [binary, "server", "--quiet", "--address", self.endpoint,
-                "--console-address", f"127.0.0.1:{_free_port()}", str(base / "data")]
+        self.log = base / "versitygw.log"
+        (base / "data").mkdir()
+        args = [binary, "--port", self.endpoint, "--quiet", "--region", REGION]
         if certs:
-            args[2:2] = ["--certs-dir", str(certs)]
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(base), "MINIO_ROOT_USER": ROOT_USER,
-               "MINIO_ROOT_PASSWORD": SECRET, "MINIO_BROWSER": "off", "MINIO_UPDATE": "off"}
+            args += ["--cert", str(certs / "public.crt"), "--key", str(certs / "private.key")]
+        args += ["posix", str(base / "data")]
+        # The secret through the environment, not the command line (ps would show it).
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(base), "ROOT_ACCESS_KEY": ROOT_USER,
+               "ROOT_SECRET_KEY": SECRET}
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
         scheme = "https" if certs else "http"
         context = ssl.create_default_context(cafile=str(ca)) if ca else None
         deadline = time.monotonic() + 60
         while True:
+            # Live when it answers HTTP(S): an anonymous request is refused (403), as it must be.
             try:
-                with urllib.request.urlopen(f"{scheme}://{self.endpoint}/minio/health/live", timeout=2,
-                                            context=context) as resp:
-                    if resp.status == 200:
-                        break
+                with urllib.request.urlopen(f"{scheme}://{self.endpoint}/", timeout=2, context=context):
+                    break
+            except urllib.error.HTTPError:
+                break
             except OSError:
                 pass
-            assert self.proc.poll() is None, f"MinIO exited: {self.log.read_text(errors='replace')[-2000:]}"
-            assert time.monotonic() < deadline, f"MinIO not live in 60 s: {self.log.read_text(errors='replace')[-2000:]}"
+            assert self.proc.poll() is None, f"VersityGW exited: {self.log.read_text(errors='replace')[-2000:]}"
+            assert time.monotonic() < deadline, f"VersityGW not answering in 60 s: {self.log.read_text(errors='replace')[-2000:]}"
             time.sleep(0.2)
 
     def stop(self) -> None:
@@ -139,8 +145,8 @@ class MinIO:
 
 @pytest.fixture(scope="module")
 def servers(tools, pki, tmp_path_factory):  # pylint: disable=redefined-outer-name
-    plain = MinIO(tools["TCC_MINIO_BIN"], tmp_path_factory.mktemp("minio-plain"))
-    tls = MinIO(tools["TCC_MINIO_BIN"], tmp_path_factory.mktemp("minio-tls"), certs=pki["certs"], ca=pki["ca"])
+    plain = S3Server(tools["TCC_S3_SERVER_BIN"], tmp_path_factory.mktemp("s3-plain"))
+    tls = S3Server(tools["TCC_S3_SERVER_BIN"], tmp_path_factory.mktemp("s3-tls"), certs=pki["certs"], ca=pki["ca"])
     yield {"plain": plain, "tls": tls}
     plain.stop()
     tls.stop()
@@ -256,7 +262,7 @@ def test_loki_s3_client_stores_and_reads_with_the_rendered_settings(tools, rende
     assert result.get("ca_file", "") == aws.get("http_config", {}).get("ca_file", "")
     assert len(result["objects"]) == 3 and all(size > 0 for size in result["objects"].values())
     print(f"\n{name}: Loki's S3 client put, checked, listed, read back and deleted {len(result['objects'])} objects "
-          f"({sum(result['objects'].values())} bytes) on MinIO at {result['endpoint']} in {result['seconds']:.3f} s")
+          f"({sum(result['objects'].values())} bytes) on VersityGW at {result['endpoint']} in {result['seconds']:.3f} s")
 
 
 def test_a_wrong_secret_is_refused_by_the_server(tools, rendered):  # pylint: disable=redefined-outer-name

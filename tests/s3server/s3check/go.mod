@@ -1,4 +1,4 @@
-module telemetry.claude_code/tests/minio/s3check
+module telemetry.claude_code/tests/s3server/s3check
 
 go 1.24.0
 

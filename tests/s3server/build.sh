@@ -2,44 +2,44 @@
 # Build the two programs of the loki role's object storage test
 # (tests/unit/test_loki_object_storage.py), each into a keyed cache outside the repo:
 #
-#   minio    MinIO, a real S3-compatible server, pinned below
-#            $CACHE/minio/server-<hash>/minio     <hash>: MINIO_MODULE@MINIO_VERSION
-#   s3check  tests/minio/s3check: Loki's own S3 object client, from the Go module of the Loki
-#            release the role pins, driven by a configuration file the role rendered
-#            $CACHE/minio/s3check-<hash>/s3check  <hash>: the files of tests/minio/s3check
+#   versitygw  VersityGW, a real S3 server (SigV4 authentication, TLS), serving a directory
+#              (its posix backend), pinned below
+#              $CACHE/s3server/server-<hash>/versitygw   <hash>: VGW_MODULE@VGW_VERSION
+#   s3check    tests/s3server/s3check: Loki's own S3 object client, from the Go module of the
+#              Loki release the role pins, driven by a configuration file the role rendered
+#              $CACHE/s3server/s3check-<hash>/s3check   <hash>: the files of tests/s3server/s3check
 #
 # with $CACHE = ${TCC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/telemetry.claude_code}.
-# Prints, on stdout, two shell assignments for `eval "$(bash tests/minio/build.sh)"`:
-#   TCC_MINIO_BIN=/path/to/minio
+# Prints, on stdout, two shell assignments for `eval "$(bash tests/s3server/build.sh)"`:
+#   TCC_S3_SERVER_BIN=/path/to/versitygw
 #   TCC_S3CHECK_BIN=/path/to/s3check
 # Progress and errors go to stderr. A binary already in the cache is not built again.
 #
-# MinIO publishes no semver tags (its releases are RELEASE.<date> tags), so the Go module proxy
-# knows it by pseudo-versions only; the one pinned here is what
-# `go list -m -json github.com/minio/minio@latest` answered when it was chosen (2026-02-12). Its
-# go.mod has no `replace` directive (checked below before building), so
-# `go install module@version` builds it exactly as published, with what its go.mod and go.sum pin.
-# Measured cold (empty Go module and build caches, 2 cores): MinIO 215 s on a quiet machine
-# (~1.2 GB of modules fetched); MinIO and s3check 551 s with the load average near 7 (README.md).
+# VersityGW rather than MinIO, which this test used before: both are real S3 servers that check
+# SigV4 signatures and serve TLS, and the test passes the same on both, but VersityGW compiles in
+# half the time: from empty Go module and build caches on the idle 2-core test machine
+# (2026-11-29), VersityGW v1.8.0 in 2 min 19 s (212 s of user CPU), MinIO (the pseudo-version
+# the test pinned) in 5 min 3 s (432 s). Its go.mod has no `replace` directive (checked below
+# before building), so `go install module@version` builds it exactly as published.
 #
 # Needs only a Go toolchain (`go` in PATH, $GO, or /usr/local/go/bin/go) and the Go module
 # proxy on the first (cold) run. The normal Go module and build caches are used.
 set -euo pipefail
 
-MINIO_MODULE=github.com/minio/minio
-MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+VGW_MODULE=github.com/versity/versitygw/cmd/versitygw
+VGW_VERSION=v1.8.0
 
-log() { printf 'minio/build.sh: %s\n' "$*" >&2; }
+log() { printf 's3server/build.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache_root="${TCC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/telemetry.claude_code}"
 key() { sha256sum | cut -c1-16; }
 
-minio_hash="$(printf '%s@%s\n' "${MINIO_MODULE}" "${MINIO_VERSION}" | key)"
+server_hash="$(printf '%s@%s\n' "${VGW_MODULE}" "${VGW_VERSION}" | key)"
 s3check_hash="$(cat "${here}/s3check/go.mod" "${here}/s3check/go.sum" "${here}/s3check/main.go" | key)"
-minio_bin="${cache_root}/minio/server-${minio_hash}/minio"
-s3check_bin="${cache_root}/minio/s3check-${s3check_hash}/s3check"
+server_bin="${cache_root}/s3server/server-${server_hash}/versitygw"
+s3check_bin="${cache_root}/s3server/s3check-${s3check_hash}/s3check"
 
 go_toolchain() {
   GO="${GO:-$(command -v go || true)}"
@@ -55,25 +55,25 @@ publish() {
   mv -f "${built}" "${dest}"
 }
 
-build_minio() {
+build_server() {
   go_toolchain
   log "go: ${GO} ($("${GO}" env GOVERSION))"
   # go install refuses a module whose go.mod has replace directives; say so plainly first.
   local gomod
-  gomod="$("${GO}" mod download -json "${MINIO_MODULE}@${MINIO_VERSION}" \
+  gomod="$("${GO}" mod download -json "${VGW_MODULE%/cmd/*}@${VGW_VERSION}" \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["GoMod"])')"
   if grep -Eq '^[[:space:]]*replace[[:space:](]' "${gomod}"; then
-    die "${MINIO_MODULE}@${MINIO_VERSION}: its go.mod has replace directives; go install cannot build it"
+    die "${VGW_MODULE}@${VGW_VERSION}: its go.mod has replace directives; go install cannot build it"
   fi
   local work start
-  mkdir -p "${cache_root}/minio"
-  work="$(mktemp -d "${cache_root}/minio/.build-minio.XXXXXX")"
+  mkdir -p "${cache_root}/s3server"
+  work="$(mktemp -d "${cache_root}/s3server/.build-server.XXXXXX")"
   start=${SECONDS}
-  log "go install -trimpath ${MINIO_MODULE}@${MINIO_VERSION}"
-  GOBIN="${work}" "${GO}" install -trimpath "${MINIO_MODULE}@${MINIO_VERSION}" >&2 \
-    || { rm -rf "${work}"; die "go install ${MINIO_MODULE}@${MINIO_VERSION} failed"; }
-  log "minio built in $((SECONDS - start)) s"
-  publish "${work}/minio" "${minio_bin}"
+  log "go install -trimpath ${VGW_MODULE}@${VGW_VERSION}"
+  GOBIN="${work}" "${GO}" install -trimpath "${VGW_MODULE}@${VGW_VERSION}" >&2 \
+    || { rm -rf "${work}"; die "go install ${VGW_MODULE}@${VGW_VERSION} failed"; }
+  log "versitygw built in $((SECONDS - start)) s"
+  publish "${work}/versitygw" "${server_bin}"
   rm -rf "${work}"
 }
 
@@ -83,12 +83,12 @@ build_minio() {
 build_s3check() {
   go_toolchain
   local work start
-  mkdir -p "${cache_root}/minio"
-  work="$(mktemp -d "${cache_root}/minio/.build-s3check.XXXXXX")"
+  mkdir -p "${cache_root}/s3server"
+  work="$(mktemp -d "${cache_root}/s3server/.build-s3check.XXXXXX")"
   start=${SECONDS}
-  log "go build tests/minio/s3check (Loki's S3 client)"
+  log "go build tests/s3server/s3check (Loki's S3 client)"
   (cd "${here}/s3check" && GOFLAGS=-mod=readonly "${GO}" build -trimpath -o "${work}/s3check" .) >&2 \
-    || { rm -rf "${work}"; die "building tests/minio/s3check failed"; }
+    || { rm -rf "${work}"; die "building tests/s3server/s3check failed"; }
   log "s3check built in $((SECONDS - start)) s"
   publish "${work}/s3check" "${s3check_bin}"
   rm -rf "${work}"
@@ -96,12 +96,12 @@ build_s3check() {
 
 # One build at a time per cache: `tests/harness.sh all` starts this in the background during
 # setup, and the unit tests call it again; the second waits for the first and finds the binaries.
-if [[ ! -x ${minio_bin} || ! -x ${s3check_bin} ]]; then
-  mkdir -p "${cache_root}/minio"
-  exec 8>"${cache_root}/minio/.build.lock"
+if [[ ! -x ${server_bin} || ! -x ${s3check_bin} ]]; then
+  mkdir -p "${cache_root}/s3server"
+  exec 8>"${cache_root}/s3server/.build.lock"
   flock -n 8 || { log "another build is running; waiting for it"; flock 8; }
 fi
-[[ -x ${minio_bin} ]] || build_minio
+[[ -x ${server_bin} ]] || build_server
 [[ -x ${s3check_bin} ]] || build_s3check
-printf 'TCC_MINIO_BIN=%s\n' "${minio_bin}"
+printf 'TCC_S3_SERVER_BIN=%s\n' "${server_bin}"
 printf 'TCC_S3CHECK_BIN=%s\n' "${s3check_bin}"
