@@ -246,9 +246,10 @@ fetch_prometheus_packages() {
 # at its end (their output printed whole then; a failure there fails the setup).
 # With --background-builds (`all`), setup waits for none of them: nothing needs the images before
 # the rules stage, the Go builds before it, nor Claude Code before molecule, so they run while
-# lint, sanity and importer do (the downloads of debootstrap, apt and npm leave the cores to them). Each build takes a lock, so the
-# stage that needs one waits for it (images_done, go_builds_done); a build that failed in the
-# background is tried again there, in the foreground, where its error shows.
+# lint, sanity and importer do. The downloads overlap those stages; the compiles share the two
+# cores with them and slow them down (README.md, "Run all tests", has the cold runs). Each build
+# takes a lock, so the stage that needs one waits for it (images_done, go_builds_done); a build
+# that failed in the background is tried again there, in the foreground, where its error shows.
 GO_BUILDS_LOG="${CACHE}/go-builds.log"
 CLAUDE_CODE_LOG="${CACHE}/claude-code.log"
 do_setup() {
