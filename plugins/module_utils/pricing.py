@@ -107,6 +107,53 @@ def accrued(selector, window, offset=""):
     return "({0} - ({1} or {0} * 0))".format(top, before)
 
 
+# The label that keeps the negated "before" values of accrued_terms() apart from the series
+# they belong to, so that `or` keeps both. Aggregations drop it.
+TERM_LABEL = "tcc_accrual"
+
+
+def reads_window_once(window):
+    """Whether accrued_terms() reads less than accrued() for this window: a dashboard's range
+    ($__range) or a fixed window longer than LOOKBACK. For $__interval (one step of a time
+    series panel) and short windows the window is the cheap part and accrued() reads less."""
+    if window == "$__range":
+        return True
+    seconds = _seconds(window)
+    return seconds is not None and seconds > _seconds(LOOKBACK)
+
+
+def accrued_terms(selector, window, offset=""):
+    """PromQL for a vector whose sum, over any grouping, is the sum of accrued().
+
+    accrued() is exact per series, but reads the window twice: PromQL evaluates both operands
+    of `or`, and the `max_over_time(...) * 0` that stands for a series with no value before the
+    window reads it again. Summed, the same total needs one read:
+
+    - each series' highest value in the window, or, for a series with none, its last value
+      before the window (its accrual is 0: that value is added here and taken away below);
+    - minus, under the label TERM_LABEL so that `or` keeps them apart, the last value before
+      the window of every series that has one.
+
+    The sum is sum(accrued()) exactly, up to the order of float additions. Only for sums
+    (`sum`, `sum by`, a constant factor first): a single element is not a series' accrual.
+    A group whose series all stopped in the hour before the window sums to 0 (accrued()
+    leaves such a group out). Measured on a month of 10,000 sessions a day, Prometheus 2.53 on
+    one core: a 30-day total in 55-68 s instead of 91-118 s, the same values to the last digit
+    (roles/prometheus/README.md, "Query cost").
+    """
+    shift = " offset {0}".format(offset) if offset else ""
+    top = "max_over_time({0}[{1}]{2})".format(selector, window, shift)
+    before = "last_over_time({0}[{1}]{2})".format(selector, LOOKBACK, window_start(window, offset))
+    return '(({0} or {1}) or label_replace(-{1}, "{2}", "before", "", ""))'.format(top, before, TERM_LABEL)
+
+
+def summable_accrued(selector, window, offset=""):
+    """accrued_terms() where it reads less than accrued(), else accrued(): for sums only."""
+    if reads_window_once(window):
+        return accrued_terms(selector, window, offset)
+    return accrued(selector, window, offset)
+
+
 def _quoted(regex):
     """A regex as the contents of a PromQL double-quoted string."""
     return regex.replace("\\", "\\\\").replace('"', '\\"')
@@ -131,7 +178,7 @@ def price_expr(prices, token_type, window, record=None):
     def amount(selector_labels):
         if record:
             return "{0}{{{1}}}".format(record, selector_labels)
-        return accrued("{0}{{{1}}}".format(TOKEN_METRIC, selector_labels), window)
+        return summable_accrued("{0}{{{1}}}".format(TOKEN_METRIC, selector_labels), window)
 
     # Models with the same price for this token type share one selector.
     by_price = {}
@@ -154,7 +201,7 @@ def unpriced_expr(prices, window, record=None):
     if record:
         amount = "{0}{{{1}}}".format(record, labels)
     else:
-        amount = accrued("{0}{{{1}}}".format(TOKEN_METRIC, labels), window)
+        amount = summable_accrued("{0}{{{1}}}".format(TOKEN_METRIC, labels), window)
     return "sum({0}) or vector(0)".format(amount)
 
 
@@ -196,8 +243,8 @@ def apply_prices(dashboard, prices):
                 if marker:
                     target["expr"] = unpriced_expr(prices, marker["window"], marker.get("record"))
                     if marker.get("shareOf"):
-                        # a percentage of all tokens: shareOf is PromQL for the total
-                        target["expr"] = "100 * ({0}) / ({1})".format(target["expr"], marker["shareOf"])
+                        # a percentage of all tokens: shareOf is PromQL for the total (none: no value, not NaN)
+                        target["expr"] = "100 * ({0}) / (({1}) > 0)".format(target["expr"], marker["shareOf"])
             marker = panel.get(PRICE_PANEL_MARKER)
             if marker:
                 panel["description"] = marker["lead"] + "\n\n" + price_table_markdown(prices)

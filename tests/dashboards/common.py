@@ -59,6 +59,8 @@ PROMPT_TOKENS = TOKENS + '{type=~"input|cacheRead|cacheCreation"}'
 FIXED_24H = " Fixed window: the last 24 hours, whatever the dashboard's time range."
 
 acc = pricing.accrued
+# For sums only: reads a long window once instead of twice (pricing.accrued_terms).
+summed = pricing.summable_accrued
 
 
 # ------------------------------------------------------------------------ recording rules
@@ -107,7 +109,7 @@ def total(selector: str, window: str = "$__range", by: str = "") -> str:
     recorded = record_for(selector, window, by)
     if recorded:
         return f"sum{grouping}({recorded})"
-    return f"sum{grouping}({acc(selector, window)})"
+    return f"sum{grouping}({summed(selector, window)})"
 
 
 def per_interval(selector: str, by: str, per_seconds: int) -> str:

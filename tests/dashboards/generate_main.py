@@ -17,7 +17,7 @@ from __future__ import annotations
 from common import (  # pylint: disable=import-error
     per_interval,
     ACCEPTED, ACTIVE, ADDED, CACHE_READ, COST, DECISIONS, FIXED_24H, LINES, LOKI, PROMPT_TOKENS, REMOVED,
-    SERIES_TO_ROWS, TOKENS, Layout, acc, bargauge_options, barchart_options, dashboard as make_dashboard, dashboard_links, field,
+    SERIES_TO_ROWS, TOKENS, Layout, summed, bargauge_options, barchart_options, dashboard as make_dashboard, dashboard_links, field,
     loki_count, pie_options, price_marker, sessions, stat_options, target, thresholds, timeseries_options, total,
     ts_field, unpriced_override, unpriced_target, with_overrides, write,
 )
@@ -63,7 +63,7 @@ add_row_panels(7, [
     (4, {"type": "stat", "title": "Code Edit Acceptance Rate %",
          "description": "Accepted Write/Edit tool uses as a share of all edit decisions in the time range. "
                         "Shows 'no edits' when there was no decision to rate.",
-         "targets": [target(f"100 * {total(ACCEPTED)} / {total(DECISIONS)}", instant=True,
+         "targets": [target(f"100 * {total(ACCEPTED)} / ({total(DECISIONS)} > 0)", instant=True,
                             legend="Accepted")],
          "fieldConfig": field("percent", 1, [("orange", None), ("yellow", 50), ("green", 80)], no_value="no edits", min=0,
                               max=100),
@@ -90,7 +90,7 @@ add_row_panels(7, [
     (4, {"type": "stat", "title": "Cost per 1K Tokens",
          "description": "Claude Code's cost in the time range per 1,000 tokens of all kinds (input, output, cache "
                         "reads and writes).",
-         "targets": [target(f"(1000 * {total(COST)} / {total(TOKENS)}) or vector(0)", instant=True, legend="Per 1K tokens")],
+         "targets": [target(f"(1000 * {total(COST)} / ({total(TOKENS)} > 0)) or vector(0)", instant=True, legend="Per 1K tokens")],
          "fieldConfig": field("currencyUSD", 4, [("yellow", 0.01), ("red", 0.05)]), "options": stat_options("value")}),
     (4, {"type": "stat", "title": "Active Time 24h",
          "description": "Minutes Claude Code was actively working (type cli) or the user was interacting (type user) in "
@@ -139,7 +139,7 @@ add_row_panels(7, [
 
 # ---------------------------------------------------------------- 4. Token Analytics
 row("Token Analytics")
-cache_rate = f"100 * {total(CACHE_READ)} / {total(PROMPT_TOKENS)}"
+cache_rate = f"100 * {total(CACHE_READ)} / ({total(PROMPT_TOKENS)} > 0)"
 add_row_panels(7, [
     (6, {"type": "gauge", "title": "Cache Hit Rate %",
          "description": "Share of prompt tokens served from the prompt cache (cacheRead) among all prompt tokens "
@@ -153,7 +153,7 @@ add_row_panels(7, [
                         "today.",
          "timeFrom": "now/d",
          "targets": [target(f"{total(TOKENS)} or vector(0)", "A", "Today", instant=True),
-                     target(f"sum({acc(TOKENS, '$__range', '7d')}) or vector(0)", "B", "Same time 7 days ago",
+                     target(f"sum({summed(TOKENS, '$__range', '7d')}) or vector(0)", "B", "Same time 7 days ago",
                             instant=True)],
          "fieldConfig": field("short", 0), "options": stat_options()}),
     (9, {"type": "bargauge", "title": "Model Token Efficiency",
@@ -186,7 +186,7 @@ add_row_panels(8, [
                         "7 days.",
          "timeFrom": "7d",
          "targets": [target(f"{total(TOKENS, '7d')} or vector(0)", "A", "This week", instant=True),
-                     target(f"sum({acc(TOKENS, '7d', '7d')}) or vector(0)", "B", "Previous week", instant=True)],
+                     target(f"sum({summed(TOKENS, '7d', '7d')}) or vector(0)", "B", "Previous week", instant=True)],
          "fieldConfig": field("short", 0), "options": stat_options()}),
 ])
 

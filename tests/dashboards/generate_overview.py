@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from common import (  # pylint: disable=import-error
     per_interval,
-    ACCEPTED, ACTIVE, ADDED, COMMITS, COST, DECISIONS, LINES, PULL_REQUESTS, REMOVED, TOKENS, Layout, acc,
-    bargauge_options, barchart_options, by_name, dashboard, dashboard_links, field, merge_table, pie_options,
+    ACCEPTED, ACTIVE, ADDED, COMMITS, COST, DECISIONS, LINES, PULL_REQUESTS, REMOVED, TOKENS, Layout,
+    summed, bargauge_options, barchart_options, by_name, dashboard, dashboard_links, field, merge_table, pie_options,
     sessions, stat_options, table_options, table_target, target, thresholds, timeseries_options, total, ts_field,
     write,
 )
@@ -82,7 +82,7 @@ layout.add(8, [
 
 # ---------------------------------------------------------------- 3. Productivity
 layout.row("Productivity")
-acceptance = (f"100 * {total(ACCEPTED, by='language')} / {total(DECISIONS, by='language')}")
+acceptance = (f"100 * {total(ACCEPTED, by='language')} / ({total(DECISIONS, by='language')} > 0)")
 layout.add(8, [
     (6, {"type": "bargauge", "title": "Active Time: User vs CLI",
          "description": "Minutes in the time range that the user was interacting (type user, interactive sessions "
@@ -166,7 +166,7 @@ MONTH = " Fixed window: the last 30 days, and the 30 days before, whatever the d
 def period(title, description, metric, window, unit, decimals):
     return {"type": "stat", "title": title, "description": description, "timeFrom": window,
             "targets": [target(f"{total(metric, window)} or vector(0)", "A", "This period", instant=True),
-                        target(f"sum({acc(metric, window, window)}) or vector(0)", "B", "Period before",
+                        target(f"sum({summed(metric, window, window)}) or vector(0)", "B", "Period before",
                                instant=True)],
             "fieldConfig": field(unit, decimals), "options": stat_options()}
 

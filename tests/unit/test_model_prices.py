@@ -84,3 +84,29 @@ def test_price_expressions_are_valid_promql_strings():
     expr = pricing.price_expr(PRICES, "cacheCreation", "$__range")
     # Every regex reaches PromQL with its backslashes escaped once more.
     assert "\\\\." in expr and '\\.' not in expr.replace("\\\\.", "")
+
+
+def test_the_promtool_test_of_the_accrual_forms_tests_pricings_own_expressions():
+    """tests/rules/accrual_forms.test.yml (run by promtool 2.42, 2.53 and 3.5) shows that
+    accrued_terms() sums to what accrued() sums to; it must test the expressions pricing.py writes."""
+    doc = yaml.safe_load((ROOT / "tests" / "rules" / "accrual_forms.test.yml").read_text(encoding="utf-8"))
+    selector = "claude_code_cost_usage_USD_total"
+    forms = {pricing.accrued(selector, "2h"), pricing.accrued_terms(selector, "2h")}
+    tested = set()
+    for case in doc["tests"][0]["promql_expr_test"]:
+        match = re.fullmatch(r"sum(?: by \(model\) )?\((.*)\)", case["expr"])
+        assert match, case["expr"]
+        tested.add(match.group(1))
+    assert tested == forms
+
+
+def test_accrued_terms_where_they_read_less():
+    """A dashboard's range and windows longer than the lookback read the window once; a time
+    series panel's step ($__interval) and the hour windows keep accrued()."""
+    selector = "claude_code_cost_usage_USD_total"
+    for window in ("$__range", "24h", "7d", "2h"):
+        assert pricing.summable_accrued(selector, window) == pricing.accrued_terms(selector, window)
+    for window in ("$__interval", "1h", "30m"):
+        assert pricing.summable_accrued(selector, window) == pricing.accrued(selector, window)
+    assert '"tcc_accrual"' in pricing.accrued_terms(selector, "$__range", "7d")
+    assert "@ ${__from:date:seconds} offset 7d" in pricing.accrued_terms(selector, "$__range", "7d")
