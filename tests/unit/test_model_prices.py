@@ -91,10 +91,10 @@ def test_the_promtool_test_of_the_accrual_forms_tests_pricings_own_expressions()
     accrued_terms() sums to what accrued() sums to; it must test the expressions pricing.py writes."""
     doc = yaml.safe_load((ROOT / "tests" / "rules" / "accrual_forms.test.yml").read_text(encoding="utf-8"))
     selector = "claude_code_cost_usage_USD_total"
-    forms = {pricing.accrued(selector, "2h"), pricing.accrued_terms(selector, "2h")}
+    forms = {re.sub(r"\s+", "", form) for form in (pricing.accrued(selector, "2h"), pricing.accrued_terms(selector, "2h"))}
     tested = set()
     for case in doc["tests"][0]["promql_expr_test"]:
-        match = re.fullmatch(r"sum(?: by \(model\) )?\((.*)\)", case["expr"])
+        match = re.fullmatch(r"sum(?:by\(model\))?\((.*)\)", re.sub(r"\s+", "", case["expr"]))
         assert match, case["expr"]
         tested.add(match.group(1))
     assert tested == forms
