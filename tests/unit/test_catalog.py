@@ -372,7 +372,7 @@ def _the_collections_own_words() -> set:
     """Role variables, and the names the collector's attribute policy lists (some defensively:
     an identity the catalogs' API-key sessions never send, such as user.account_uuid), and the
     values and names the collector and the dashboards' queries add."""
-    words = {"accrued", "prometheus_remote_write", "typed", "task_notification"}
+    words = {"accrued", "accrued_terms", "tcc_accrual", "prometheus_remote_write", "typed", "task_notification"}
     for defaults in (ROOT / "roles").glob("*/defaults/main.yml"):
         words |= set(yaml.safe_load(defaults.read_text(encoding="utf-8")) or {})
     collector = yaml.safe_load((ROOT / "roles/otel_collector/defaults/main.yml").read_text(encoding="utf-8"))
