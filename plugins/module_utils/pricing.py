@@ -154,6 +154,36 @@ def summable_accrued(selector, window, offset=""):
     return accrued(selector, window, offset)
 
 
+def fleet_counter(record, selector, by, step, heal, settle=""):
+    """PromQL for a fleet counter: a record that reads its own last value and only ever grows.
+
+    Not used by the shipped rules yet: a design under test (roles/prometheus/README.md, "Query
+    cost"; tests/bench/fleet-counter.sh; the faults scenario). Evaluated every ``step``:
+
+        C(t) = max(C(t-step) + accrued over (t-step-settle, t-settle],
+                   C(t-heal) + accrued over (t-heal-settle, t-settle])
+
+    summed ``by`` the given labels, with accrued() per series. The ``step`` term keeps it going
+    (its base is the record's last value within LOOKBACK); the ``heal`` term counts again what
+    arrived late or what evaluations Prometheus missed, for disturbances shorter than ``heal``.
+    With ``settle`` longer than the delivery delay no point is still on its way when a window
+    is read, and the counter equals the sum of the accruals; it never holds more. Each term is
+    one sum over the union of the per-series accruals and its base (their label sets never
+    meet), so each is evaluated once. With no base (a new group), the ``heal`` term is the
+    accrual of the last ``heal``.
+    """
+    offset = settle if _seconds(settle) else ""
+
+    def term(window, base):
+        return 'label_replace(sum by ({0}) ({1} or {2}), "{3}", "{4}", "", "")'.format(
+            by, accrued(selector, window, offset), base, TERM_LABEL, window)
+
+    return "max by ({0}) ({1} or {2})".format(
+        by,
+        term(step, "last_over_time({0}[{1}] offset {2})".format(record, LOOKBACK, step)),
+        term(heal, "({0} offset {1})".format(record, heal)))
+
+
 def _quoted(regex):
     """A regex as the contents of a PromQL double-quoted string."""
     return regex.replace("\\", "\\\\").replace('"', '\\"')

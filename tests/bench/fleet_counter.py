@@ -59,6 +59,9 @@ import uuid
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import prometheus_fleet as pf  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "plugins" / "module_utils"))
+import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
 METRIC = "claude_code_cost_usage_USD_total"
 RECORD = "claude_code:cost_usage_USD:fleet_total"
 MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5")
@@ -125,16 +128,8 @@ def cost(a: argparse.Namespace) -> int:
 
 
 def rules(step: str, w: str, settle: str = "0s") -> str:
-    """The counter's rule. Each term is a base plus an accrual, written as one sum over the union of
-    the per-series accruals and the base (their label sets never meet), so a missing base or a
-    window without points needs no `or ... * 0` copy of the other, and each term is evaluated once:
-    PromQL evaluates every operand, so `(c1 >= c2) or c2 or c1` would compute both terms twice.
-    With no base at all (the first evaluation) the W term is the accrual of the last W."""
-    def term(window: str, base: str) -> str:
-        return (f'label_replace(sum by (model) ({per_series(window, settle=settle)} or {base}), '
-                f'"term", "{window}", "", "")')
-    expr = (f"max by (model) ({term(step, f'last_over_time({RECORD}[1h] offset {step})')} "
-            f"or {term(w, f'({RECORD} offset {w})')})")
+    """The counter's rule: pricing.fleet_counter (plugins/module_utils/pricing.py), the cost by model."""
+    expr = pricing.fleet_counter(RECORD, f'{METRIC}{{job=~"claude-code.*"}}', "model", step, w, settle)
     return json.dumps({"groups": [{"name": "fleet_counter", "interval": step,
                                    "rules": [{"record": RECORD, "expr": expr}]}]}, indent=2)
 
