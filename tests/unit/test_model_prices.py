@@ -110,3 +110,23 @@ def test_accrued_terms_where_they_read_less():
         assert pricing.summable_accrued(selector, window) == pricing.accrued(selector, window)
     assert '"tcc_accrual"' in pricing.accrued_terms(selector, "$__range", "7d")
     assert "@ ${__from:date:seconds} offset 7d" in pricing.accrued_terms(selector, "$__range", "7d")
+
+
+def test_the_recording_rules_write_pricings_accrual_forms():
+    """files/rules/claude_code_recording.yml writes its accrual records by hand (for reading):
+    each must be pricing.summable_accrued() of its counter and window, summed, token for token
+    (whitespace and grouping parentheses aside: `or` is left-associative)."""
+    doc = yaml.safe_load((ROOT / "files" / "rules" / "claude_code_recording.yml").read_text(encoding="utf-8"))
+    records = [r for group in doc["groups"] for r in group["rules"]
+               if re.fullmatch(r"claude_code:[a-z_A-Z]+:accrued(1h|24h)", r.get("record", ""))]
+    assert len(records) == 7, [r["record"] for r in records]  # 2 of 1h, 5 of 24h
+
+    def tokens(expr):
+        return re.sub(r"[\s()]+", "", expr)
+
+    for rule in records:
+        window = rule["record"].rsplit("accrued", 1)[1]
+        selector = re.search(r"claude_code_[a-zA-Z_]+_total\{[^}]*\}", rule["expr"]).group(0)
+        by = re.match(r"\s*sum by \(([^)]*)\)", rule["expr"]).group(1)
+        expected = "sum by ({0}) ({1})".format(by, pricing.summable_accrued(selector, window))
+        assert tokens(rule["expr"]) == tokens(expected), rule["record"]
