@@ -23,7 +23,9 @@ The calendar: Prometheus has no time zones. The zone is a fixed offset from UTC
 (``utc_offset``, "+02:00"); a local day is the 24 hours from local midnight, a local month
 runs from local midnight of its first day. Money is what each series accrued in a window
 (pricing.accrued: its highest value in the window minus its last value before it), never
-increase(). A window cannot be as long as "since local midnight" (PromQL ranges are
+increase(); the sums by team and user are written as pricing.accrued_terms, which reads each
+day (and the 7 days of the forecast's pace) once instead of twice, with the same sums. A
+group whose series all stopped in the hour before a day is 0 that day, not absent. A window cannot be as long as "since local midnight" (PromQL ranges are
 constants), so a day is read by a subquery whose steps, aligned by Prometheus to multiples of
 one day since the epoch (UTC midnights), each read the local day that begins at the step
 plus a constant shift, with a negative offset (a window that ends after the step). The
@@ -47,9 +49,9 @@ import re
 import textwrap
 
 try:
-    from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import accrued
+    from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import accrued, accrued_terms
 except ImportError:  # the generators and unit tests put plugins/module_utils on sys.path
-    from pricing import accrued  # pylint: disable=import-error
+    from pricing import accrued, accrued_terms  # pylint: disable=import-error
 
 DAY = 86400
 FILES = ("claude_code_budgets.yml", "claude_code_silence.yml")
@@ -281,8 +283,9 @@ class Calendar:
         return "{0} {1} {2}".format(expr, "+" if amount > 0 else "-", abs(amount))
 
     def period_accrued(self, selector):
-        """What each series of the selector accrued in the local period of the subquery step."""
-        return _accrued(selector, duration(self.period), "-" + duration(self.shift + self.period))
+        """What the series of the selector accrued in the local period of the subquery step: terms
+        to be summed (pricing.accrued_terms: the day is read once, not twice)."""
+        return _accrued_terms(selector, duration(self.period), "-" + duration(self.shift + self.period))
 
     def period_present(self, selector):
         """count_over_time of the selector in the local period of the subquery step."""
@@ -383,6 +386,19 @@ def _accrued(selector, window, offset=""):
         return text
     top, before, zero = match.groups()
     return "\n".join(["  " + top, "- (", "      " + before, "    or", "      " + zero, "  )"])
+
+
+_TERMS = re.compile(r'^\(\((max_over_time\(.*?\)) or (last_over_time\(.*?\))\) or (label_replace\(.*\))\)$')
+
+
+def _accrued_terms(selector, window, offset=""):
+    """pricing.accrued_terms(), laid out on lines as files/rules/claude_code_recording.yml writes it."""
+    text = accrued_terms(selector, window, offset)
+    match = _TERMS.match(text)
+    if not match:
+        return text
+    top, before, negated = match.groups()
+    return "\n".join(["      " + top, "    or", "      " + before, "  or", "    " + negated])
 
 
 def _split(expr, operator):
@@ -528,7 +544,8 @@ def _budgets(settings):
         "",
         "Time zone: {0} (prometheus_calendar_utc_offset), a fixed offset: no daylight saving time.".format(zone),
         "Money is Claude Code's own cost (claude_code_cost_usage_USD_total), what each series accrued",
-        "in a window (its highest value in it minus its last value before it), never increase().",
+        "in a window (its highest value in it minus its last value before it), never increase(),",
+        "summed as terms that read each window once (the rules' tcc_accrual label; pricing.py).",
         "A local day is read by a subquery step (steps are UTC midnights) with a negative offset;",
         "the month to date adds up the local days of the current local month (@ end() is the",
         "evaluation time inside the subquery). See the module's docstring for the arithmetic.",
@@ -613,7 +630,7 @@ def _budgets(settings):
     out.record("claude_code:cost_usage_USD:today", today,
                ["USD spent in the current local day (one subquery step). Labels: team, user_id."])
     out.record("claude_code:cost_usage_USD:accrued7d",
-               "sum by (team, user_id) (\n{0}\n)".format(_indent(_accrued(cost, "7d"), 2)),
+               "sum by (team, user_id) (\n{0}\n)".format(_indent(_accrued_terms(cost, "7d"), 2)),
                ["USD spent in the last 7 days, the pace of the forecast. Labels: team, user_id."])
     out.record("claude_code:calendar:month_remaining_days", remaining, [
         "Days left in the local month, today's remaining part included (31.0 at its first moment).",
