@@ -375,30 +375,32 @@ def working_index(index, days):
 
 # ------------------------------------------------------------------------ writing
 
-_ACCRUED = re.compile(r"^\((max_over_time\(.*?\)) - \((last_over_time\(.*?\)) or (max_over_time\(.*?\) \* 0)\)\)$")
+# pricing's two accrual forms, and how files/rules/claude_code_recording.yml lays each out on lines.
+_LAYOUTS = (
+    (re.compile(r"^\((max_over_time\(.*?\)) - \((last_over_time\(.*?\)) or (max_over_time\(.*?\) \* 0)\)\)$"),
+     ("  {0}", "- (", "      {1}", "    or", "      {2}", "  )")),
+    (re.compile(r"^\(\((max_over_time\(.*?\)) or (last_over_time\(.*?\))\) or (label_replace\(.*\))\)$"),
+     ("      {0}", "    or", "      {1}", "  or", "    {2}")),
+)
+
+
+def _laid_out(text):
+    """A pricing form on the lines the recording rules write it on (unchanged if not one)."""
+    for pattern, lines in _LAYOUTS:
+        match = pattern.match(text)
+        if match:
+            return "\n".join(line.format(*match.groups()) for line in lines)
+    return text
 
 
 def _accrued(selector, window, offset=""):
-    """pricing.accrued(), laid out on lines as files/rules/claude_code_recording.yml writes it."""
-    text = accrued(selector, window, offset)
-    match = _ACCRUED.match(text)
-    if not match:
-        return text
-    top, before, zero = match.groups()
-    return "\n".join(["  " + top, "- (", "      " + before, "    or", "      " + zero, "  )"])
-
-
-_TERMS = re.compile(r'^\(\((max_over_time\(.*?\)) or (last_over_time\(.*?\))\) or (label_replace\(.*\))\)$')
+    """pricing.accrued(), laid out on lines."""
+    return _laid_out(accrued(selector, window, offset))
 
 
 def _accrued_terms(selector, window, offset=""):
-    """pricing.accrued_terms(), laid out on lines as files/rules/claude_code_recording.yml writes it."""
-    text = accrued_terms(selector, window, offset)
-    match = _TERMS.match(text)
-    if not match:
-        return text
-    top, before, negated = match.groups()
-    return "\n".join(["      " + top, "    or", "      " + before, "  or", "    " + negated])
+    """pricing.accrued_terms(), laid out on lines."""
+    return _laid_out(accrued_terms(selector, window, offset))
 
 
 def _split(expr, operator):
