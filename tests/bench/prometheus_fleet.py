@@ -44,6 +44,10 @@ import urllib.parse
 import urllib.request
 import uuid
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "plugins" / "module_utils"))
+# the encoders the fleet counter's history is sent with (plugins/module_utils/fleet_seed.py)
+from fleet_seed import snappy_literals, varint  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
 MIB = 1024 * 1024
 # Sessions per hour of the day (relative), as tests/bench/rules_bench_gen.py.
 HOURLY = [1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 10, 12, 14, 14, 12, 10, 7, 5, 4, 3, 2, 1]
@@ -125,18 +129,6 @@ def calibrate(a: argparse.Namespace) -> int:
 # --- remote write, by hand: protobuf (prometheus.WriteRequest) in a snappy block ---------------
 
 
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 def field_bytes(number: int, data: bytes) -> bytes:
     return varint(number << 3 | 2) + varint(len(data)) + data
 
@@ -159,16 +151,6 @@ def sample_bytes(value: float, ts_varint: bytes) -> bytes:
     return b"\x12" + bytes([10 + len(ts_varint)]) + b"\x09" + struct.pack("<d", value) + b"\x10" + ts_varint
 
 
-def snappy_block(raw: bytes) -> bytes:
-    """A valid snappy block made of literals only (no compression: loopback, CPU matters more)."""
-    out = [varint(len(raw))]
-    step = 1 << 24
-    for i in range(0, len(raw), step):
-        chunk = raw[i:i + step]
-        out.append(bytes([63 << 2]) + struct.pack("<I", len(chunk) - 1) + chunk)
-    return b"".join(out)
-
-
 class Writer:
     def __init__(self, url: str, max_samples: int):
         parts = urllib.parse.urlsplit(url)
@@ -182,7 +164,7 @@ class Writer:
     def flush(self) -> None:
         if not self.pending:
             return
-        body = snappy_block(b"".join(self.pending))
+        body = snappy_literals(b"".join(self.pending))
         headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
                    "X-Prometheus-Remote-Write-Version": "0.1.0", "User-Agent": "tcc-prometheus-fleet"}
         t = time.perf_counter()

@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# Copyright: telemetry.claude_code developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A fleet counter's history, computed from the per-session series Prometheus already holds.
+
+The fleet counter (``pricing.fleet_counter``; roles/prometheus/README.md, "Query cost") only
+knows what accrued after its rule was deployed, so a dashboard range that reaches back before
+that would show nothing. This module computes the values the rule would have written, from the
+output of ``promtool tsdb dump`` for the counter's metric, as OpenMetrics text for
+``promtool tsdb create-blocks-from openmetrics`` and as a remote-write request.
+
+What the rule counts: at time x, with settling delay L, every sample with a timestamp up to
+x - L, each by what it adds to its series (its value minus the series' previous value, or its
+whole value when the series had none in the LOOKBACK before it: ``pricing.accrued``), summed by
+the rule's ``by`` labels. Summed over the rule's one-step windows this is the same total
+for counters that only grow (the collector starts a new series, label ``stream_start``, for
+every restart of a stream).
+
+Where the history goes. ``promtool tsdb create-blocks-from openmetrics`` writes blocks, and a
+block must not reach into the time Prometheus still holds in its head (the last two to three
+hours, not yet in a block of its own): when Prometheus next loads its blocks (a restart, a
+compaction), it drops from the head every sample older than the newest block's end, so raw
+samples of those hours would be lost (``tsdb/db.go``, ``reload``: ``db.head.Truncate(maxt)``; on
+a restart the WAL replay skips samples before ``minValidTime``, ``tsdb/head_wal.go``; Prometheus's
+documentation says the same of backfilling the last three hours). ``split_history`` cuts the
+history at the end of the newest persisted block (``persisted_until``): what is older goes into
+blocks, the rest is sent to Prometheus's remote-write receiver (``write_request``), which
+appends it to the head (samples older than an hour before the head's newest one are
+out-of-order samples: the receiver takes them within ``out_of_order_time_window``, 1d by
+default in this collection's prometheus role).
+
+The history has a sample every ``grid`` seconds (on whole multiples of it), and, over the last
+``detail`` seconds before ``end``, one more wherever the value changes. So the value read at any
+instant of those last seconds is the counter's exact value then. A rule deployed within
+``detail`` (its healing window W) after ``end`` then continues without a gap, whatever the phase
+at which Prometheus evaluates the group: its healing term reads ``C offset W``, which the history
+answers exactly, and adds what accrued since. (Its step term starts from the history's last
+value and misses what accrued between ``end`` and a step before the first evaluation; the rule
+takes the larger term.)
+
+Plain Python with no Ansible imports; streams its input (the dump of a month of 10,000 sessions
+a day is millions of lines).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import json
+import math
+import os
+import re
+import struct
+
+# A label pair of promtool's dump (Go's strconv.Quote of the value).
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n", "\\t": "\t"}
+
+
+def _unquote(value):
+    if "\\" not in value:
+        return value
+    return re.sub(r'\\[\\"nt]', lambda match: _ESCAPES[match.group(0)], value)
+
+
+def parse_dump_line(line):
+    """``{labels} value timestamp_ms`` (a line of ``promtool tsdb dump``) -> (labels text, value, ms).
+
+    The value is None for a stale marker or any value that is not a finite number."""
+    labels, _sep, rest = line.rstrip("\n").rpartition("} ")
+    if not labels.startswith("{"):
+        raise ValueError("not a line of promtool tsdb dump: {0!r}".format(line[:200]))
+    value, _sep, stamp = rest.partition(" ")
+    number = float(value)
+    return labels + "}", (number if math.isfinite(number) else None), int(stamp)
+
+
+def label_values(labels, names):
+    """The values of the given label names in a dump's labels text ('' when absent)."""
+    found = dict((name, _unquote(value)) for name, value in _LABEL.findall(labels))
+    return tuple(found.get(name, "") for name in names)
+
+
+class FleetSeed:
+    """Collects the increments of every series of one metric and writes the counter's history.
+
+    ``by``: the rule's grouping labels; ``settle``: L, ``lookback``: LOOKBACK, ``grid`` and
+    ``detail`` in seconds; ``end``: the last instant of the history (Unix seconds), normally
+    the time of the dump.
+    """
+
+    def __init__(self, by, end, settle=0, lookback=3600, grid=60, detail=0):
+        self.by = tuple(by)
+        self.end_ms = int(round(end * 1000))
+        self.settle_ms = int(round(settle * 1000))
+        self.lookback_ms = int(round(lookback * 1000))
+        self.grid_ms = int(round(grid * 1000))
+        # from a grid instant on, so that the changes after it add up to the next one
+        self.detail_from_ms = (self.end_ms - int(round(detail * 1000))) // self.grid_ms * self.grid_ms
+        self.buckets = {}  # group -> {grid index: increment}
+        self.changes = {}  # group -> {instant ms: increment}, the last `detail` seconds
+        self.groups = {}  # labels text -> group
+        self.series = 0
+        self.samples = 0
+
+    def add_series(self, labels, samples):
+        """One series' samples: (ms, value) in time order, as the dump gives them."""
+        group = self.groups.get(labels)
+        if group is None:
+            group = self.groups[labels] = label_values(labels, self.by)
+        buckets = self.buckets.setdefault(group, {})
+        changes = self.changes.setdefault(group, {})
+        self.series += 1
+        last_ms, last_value = None, 0.0
+        for stamp, value in samples:
+            if value is None:
+                continue
+            self.samples += 1
+            previous = last_value if last_ms is not None and stamp - last_ms <= self.lookback_ms else 0.0
+            last_ms, last_value = stamp, value
+            counted = stamp + self.settle_ms  # the first instant the rule counts this sample
+            if counted > self.end_ms or value == previous:
+                continue
+            index = -(-counted // self.grid_ms)
+            buckets[index] = buckets.get(index, 0.0) + value - previous
+            if counted > self.detail_from_ms:
+                changes[counted] = changes.get(counted, 0.0) + value - previous
+
+    def feed(self, lines):
+        """Every line of ``promtool tsdb dump`` (one metric: the dump lists a series' samples
+        together, in time order)."""
+        current, samples = None, []
+        for line in lines:
+            if not line.strip():
+                continue
+            labels, value, stamp = parse_dump_line(line)
+            if labels != current:
+                if current is not None:
+                    self.add_series(current, samples)
+                current, samples = labels, []
+            samples.append((stamp, value))
+        if current is not None:
+            self.add_series(current, samples)
+
+    def history(self):
+        """{group: [(ms, value)]}: from the group's first increment to ``end``."""
+        result = {}
+        for group, buckets in self.buckets.items():
+            if not buckets:
+                continue
+            changes = self.changes.get(group, {})
+            grid = set(index * self.grid_ms for index in range(min(buckets), self.end_ms // self.grid_ms + 1))
+            points, at_grid, value = [], 0.0, 0.0
+            for instant in sorted(grid | set(changes) | set([self.end_ms])):
+                if instant > self.detail_from_ms:
+                    # every increment from here on is a change: one running sum, so that the
+                    # grid instants among them never differ from it by a rounding (the counter
+                    # must never go down)
+                    value += changes.get(instant, 0.0)
+                elif instant in grid:
+                    # the bucket holds every increment since the grid instant before
+                    at_grid += buckets.get(instant // self.grid_ms, 0.0)
+                    value = at_grid
+                points.append((instant, value))
+            result[group] = points
+        return result
+
+
+def openmetrics(record, by, history, extra_labels=None):
+    """The history as OpenMetrics text lines (with '# EOF'), for create-blocks-from openmetrics."""
+    yield "# TYPE {0} gauge\n".format(record)
+    for group in sorted(history):
+        pairs = sorted(list((extra_labels or {}).items()) + [(name, value) for name, value in zip(by, group) if value])
+        labels = ",".join('{0}="{1}"'.format(name, value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
+                          for name, value in pairs)
+        prefix = "{0}{{{1}}}".format(record, labels) if labels else record
+        for stamp, value in history[group]:
+            yield "{0} {1!r} {2}.{3:03d}\n".format(prefix, value, stamp // 1000, stamp % 1000)
+    yield "# EOF\n"
+
+
+def persisted_until(data_dir):
+    """The end (ms, exclusive) of the newest in-order block in a Prometheus data directory, or
+    None when it has none: the head holds everything from there on."""
+    ends = []
+    for name in os.listdir(data_dir):
+        meta = os.path.join(data_dir, name, "meta.json")
+        if not os.path.isfile(meta):
+            continue
+        with open(meta) as handle:
+            block = json.load(handle)
+        if "from-out-of-order" in (block.get("compaction") or {}).get("hints", []):
+            continue
+        ends.append(int(block["maxTime"]))
+    return max(ends) if ends else None
+
+
+def split_history(history, boundary_ms):
+    """(the samples before boundary_ms, the rest), each {group: [(ms, value)]} without empty groups."""
+    if boundary_ms is None:
+        return {}, dict(history)
+    old, recent = {}, {}
+    for group, points in history.items():
+        before = [point for point in points if point[0] < boundary_ms]
+        after = [point for point in points if point[0] >= boundary_ms]
+        if before:
+            old[group] = before
+        if after:
+            recent[group] = after
+    return old, recent
+
+
+def varint(number):
+    out = bytearray()
+    while True:
+        low = number & 0x7F
+        number >>= 7
+        if not number:
+            out.append(low)
+            return bytes(out)
+        out.append(low | 0x80)
+
+
+def _field(number, data):
+    return varint(number << 3 | 2) + varint(len(data)) + data
+
+
+def write_request(record, by, history, extra_labels=None):
+    """The history as a Prometheus remote-write request body (prometheus.WriteRequest, protobuf,
+    in a snappy block; send with Content-Encoding: snappy, Content-Type: application/x-protobuf,
+    X-Prometheus-Remote-Write-Version: 0.1.0): one TimeSeries a group, samples in time order."""
+    series = []
+    for group in sorted(history):
+        labels = dict(extra_labels or {})
+        labels.update((name, value) for name, value in zip(by, group) if value)
+        labels["__name__"] = record
+        body = b"".join(_field(1, _field(1, name.encode("utf-8")) + _field(2, labels[name].encode("utf-8")))
+                        for name in sorted(labels))
+        body += b"".join(_field(2, b"\x09" + struct.pack("<d", value) + b"\x10" + varint(stamp))
+                         for stamp, value in history[group])
+        series.append(_field(1, body))
+    return snappy_literals(b"".join(series))
+
+
+def snappy_literals(raw):
+    """A valid snappy block made of literals only (no compression)."""
+    out = [varint(len(raw))]
+    step = 1 << 24
+    for start in range(0, len(raw), step):
+        chunk = raw[start:start + step]
+        out.append(struct.pack("<B", 63 << 2) + struct.pack("<I", len(chunk) - 1) + chunk)
+    return b"".join(out)
