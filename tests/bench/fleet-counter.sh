@@ -10,6 +10,15 @@
 #   tests/bench/fleet-counter.sh
 #   SETTLE=6s tests/bench/fleet-counter.sh
 #   STEP=10s W=90s W_SECONDS=90 SETTLE=0s INFLIGHT_DELAY=3 tests/bench/fleet-counter.sh
+#   SEEDED=120 PHASES=steady,restart SETTLE=6s W=150s W_SECONDS=150 tests/bench/fleet-counter.sh
+#
+# SEEDED (seconds, 0: off) puts a phase first in which Prometheus runs without the rule; at its
+# end the counter's history is made from what Prometheus holds (promtool tsdb dump,
+# plugins/module_utils/fleet_seed.py; blocks for what is older than the head, remote write for
+# the rest) while sessions go on,
+# and only then is the rule added (fleet_counter.py). PHASES picks the phases that follow.
+# SEED_CONTROL=1: the same, but the history is not given to Prometheus (a control that must lose
+# what came before the rule).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=tests/bench/lib.sh
@@ -20,12 +29,15 @@ W="${W:-90s}"
 W_SECONDS="${W_SECONDS:-90}"
 SETTLE="${SETTLE:-0s}"
 INFLIGHT_DELAY="${INFLIGHT_DELAY:-3}"
+SEEDED="${SEEDED:-0}"
+SEED_CONTROL="${SEED_CONTROL:-0}"
+PHASES="${PHASES:-steady,in flight,late<W,restart,late>W}"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
 OUT_DIR="${CACHE}/bench-fleet-counter"
 BIN="$(bash tests/rules/fetch-prometheus.sh forky | tail -n1)"
 bench_work tcc-fleet-counter
 python3 tests/bench/fleet_counter.py rules "${STEP}" "${W}" "${SETTLE}" >"${WORK}/fleet_counter.rules.yml"
-cat >"${WORK}/prometheus.yml" <<YAML
+cat >"${WORK}/prometheus.rules.yml" <<YAML
 global:
   evaluation_interval: ${STEP}
 rule_files: [${WORK}/fleet_counter.rules.yml]
@@ -33,13 +45,23 @@ storage:
   tsdb:
     out_of_order_time_window: 1d
 YAML
+"${BIN}/promtool" check config "${WORK}/prometheus.rules.yml" >/dev/null
+if [[ "${SEEDED}" -gt 0 ]]; then
+  grep -v '^rule_files:' "${WORK}/prometheus.rules.yml" >"${WORK}/prometheus.yml"
+else
+  cp "${WORK}/prometheus.rules.yml" "${WORK}/prometheus.yml"
+fi
 "${BIN}/promtool" check config "${WORK}/prometheus.yml" >/dev/null
-say "$("${BIN}/prometheus" --version 2>&1 | head -n1); STEP ${STEP}, W ${W}, L ${SETTLE}"
+say "$("${BIN}/prometheus" --version 2>&1 | head -n1); STEP ${STEP}, W ${W}, L ${SETTLE}, seeded ${SEEDED} s, phases ${PHASES}"
 mkdir -p "${OUT_DIR}"
-OUT="${OUT_DIR}/result-L${SETTLE}-$(date -u +%Y%m%dT%H%M%SZ).json"
+SEED_ARGS=(--phases "${PHASES}" --seeded "${SEEDED}" --promtool "${BIN}/promtool" --rules-config "${WORK}/prometheus.rules.yml")
+NAME="result-L${SETTLE}"
+if [[ "${SEEDED}" -gt 0 ]]; then NAME+="-seeded${SEEDED}"; fi
+if [[ "${SEED_CONTROL}" == 1 ]]; then SEED_ARGS+=(--seed-control); NAME+="-control"; fi
+OUT="${OUT_DIR}/${NAME}-$(date -u +%Y%m%dT%H%M%SZ).json"
 python3 tests/bench/fleet_counter.py run --prometheus "${BIN}/prometheus" --config "${WORK}/prometheus.yml" \
   --data "${WORK}/tsdb" --port "$(free_port)" --w-seconds "${W_SECONDS}" --step-seconds "${STEP%s}" \
-  --settle "${SETTLE}" --inflight-delay "${INFLIGHT_DELAY}" | tee "${WORK}/run.log"
+  --settle "${SETTLE}" --inflight-delay "${INFLIGHT_DELAY}" "${SEED_ARGS[@]}" | tee "${WORK}/run.log"
 python3 - "${WORK}/run.log" "${OUT}" <<'PY'
 import json, sys
 text = open(sys.argv[1], encoding="utf-8").read()

@@ -23,7 +23,7 @@ from that evaluation's value (roles/prometheus/README.md, "Query cost", has the 
 
 ``cost --url URL --at T...``: what an evaluation costs per healing window W (fleet-counter-cost.sh).
 
-``run --prometheus BIN --config FILE --data DIR --port PORT``: start that Prometheus, push sessions
+``run --prometheus BIN --config FILE --data DIR --port PORT [--seeded S --promtool BIN --rules FILE]``: start that Prometheus, push sessions
 to it (remote write, as the collector does: current timestamps; points held back are sent later
 with their own timestamps, in order) through four phases. After each, every session ends, the
 rule gets W and three steps, and a checkpoint compares, per model, Claude Code's own totals so
@@ -38,6 +38,18 @@ the dashboards' raw accrual since the start:
                  points held back meanwhile and sent after, as the collector's WAL would)
   late > W       every point held back for LATE_LONG s (> W), then sent: what the design loses
 
+With ``--seeded SECONDS`` (fleet-counter.sh: SEEDED) a phase comes first in which Prometheus
+runs without the rule, sessions going on. At its end, with sessions still running and points
+still arriving, the counter's history is made from what Prometheus holds, as a deployment would
+do it (plugins/module_utils/fleet_seed.py): ``promtool tsdb dump`` of the live data directory,
+the history up to the dump's time; what is older than Prometheus's head through ``promtool tsdb
+create-blocks-from openmetrics`` into blocks moved into the data directory, the rest sent to its
+remote-write receiver (a block must not reach into the head: fleet_seed.py says why). Once
+Prometheus answers the history's last value, the rule is added to its configuration and
+Prometheus reloaded (SIGHUP). (A run shorter than the head's span has no persisted block: all
+of the history goes through remote write.) The checkpoints that follow compare
+the counter with every session since the start, those before the rule included.
+
 What a phase lost is the change of (counter - Claude Code) from the checkpoint before. It also
 reads the counter's whole history: it must never go down (resets()). Prints JSON.
 Standard library only; talks to 127.0.0.1 only.
@@ -49,6 +61,8 @@ import argparse
 import json
 import pathlib
 import random
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -60,6 +74,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import prometheus_fleet as pf  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "plugins" / "module_utils"))
+import fleet_seed  # noqa: E402  pylint: disable=wrong-import-position,import-error
 import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 METRIC = "claude_code_cost_usage_USD_total"
@@ -203,6 +218,9 @@ class Prometheus:
                 time.sleep(0.5)
         raise RuntimeError("Prometheus did not get ready")
 
+    def reload(self) -> None:
+        self.proc.send_signal(signal.SIGHUP)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -238,11 +256,86 @@ def _checkpoint(a: argparse.Namespace, fleet: Fleet, start: float, delay: float)
     return out
 
 
+def _tick_until(fleet: Fleet, done, timeout: float = 300) -> None:
+    """Sessions go on (started, exporting, sent) until done() or the timeout."""
+    t0 = time.time()
+    while not done():
+        if time.time() - t0 > timeout:
+            raise RuntimeError("timed out")
+        fleet.tick(time.time(), starting=True)
+        fleet.send()
+        time.sleep(0.5)
+
+
+def _run_ticking(fleet: Fleet, cmd: list, out) -> None:
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
+    _tick_until(fleet, lambda: proc.poll() is not None)
+    if proc.returncode:
+        raise RuntimeError(f"{cmd[:4]} failed: see {out.name}")
+
+
+def _seed(a: argparse.Namespace, fleet: Fleet, prometheus: Prometheus) -> dict:
+    """The counter's history from what Prometheus holds now, then the rule: while sessions go on."""
+    work = pathlib.Path(a.data).parent / "seed"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "sandbox").mkdir(parents=True)
+    end = time.time()
+    with (work / "dump.txt").open("w", encoding="utf-8") as out:
+        _run_ticking(fleet, [a.promtool, "tsdb", "dump", f"--sandbox-dir-root={work / 'sandbox'}",
+                             f'--match={{__name__="{METRIC}"}}', a.data], out)
+    dumped = time.time()
+    history_seed = fleet_seed.FleetSeed(("model",), end, settle=seconds(a.settle), detail=a.w_seconds)
+    with (work / "dump.txt").open(encoding="utf-8") as lines:
+        history_seed.feed(lines)
+    history = history_seed.history()
+    # What is older than the head goes into blocks; the rest to the remote-write receiver
+    # (plugins/module_utils/fleet_seed.py says why).
+    boundary = fleet_seed.persisted_until(a.data)
+    old, recent = fleet_seed.split_history(history, boundary)
+    last = {group[0]: round(points[-1][1], 6) for group, points in history.items()}
+    if a.seed_control:
+        # the control: the same wait as Prometheus's first look at new blocks, the history thrown away
+        moved = time.time()
+        _tick_until(fleet, lambda: time.time() - end > 60)
+    else:
+        if old:
+            with (work / "history.om").open("w", encoding="utf-8") as out:
+                out.writelines(fleet_seed.openmetrics(RECORD, ("model",), old))
+            with (work / "blocks.log").open("w", encoding="utf-8") as out:
+                _run_ticking(fleet, [a.promtool, "tsdb", "create-blocks-from", "openmetrics", str(work / "history.om"),
+                                     str(work / "blocks")], out)
+            for block in (work / "blocks").iterdir():
+                shutil.move(str(block), a.data)
+        if recent:
+            request = urllib.request.Request(
+                a.prom + "/api/v1/write", data=fleet_seed.write_request(RECORD, ("model",), recent),
+                headers={"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+                         "X-Prometheus-Remote-Write-Version": "0.1.0"})
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+        moved = time.time()
+        # Prometheus looks for new blocks once a minute: the rule waits until it reads the history.
+        _tick_until(fleet, lambda: {m: round(v, 6) for m, v in query(a.prom, RECORD, end).items()} == last)
+    visible = time.time()
+    shutil.copyfile(a.rules_config, a.config)
+    prometheus.reload()
+    return {"control_history_thrown_away": a.seed_control, "history_end": round(end, 3),
+            "persisted_until": boundary, "points_in_blocks": sum(len(p) for p in old.values()),
+            "points_sent": sum(len(p) for p in recent.values()), "series": history_seed.series, "samples": history_seed.samples,
+            "history_points": sum(len(points) for points in history.values()), "history_last": last,
+            "dump_seconds": round(dumped - end, 2), "history_and_blocks_seconds": round(moved - dumped, 2),
+            "read_by_prometheus_after_seconds": round(visible - end, 2),
+            "rule_after_seconds": round(time.time() - end, 2)}
+
+
 def _run(a: argparse.Namespace, prometheus: Prometheus) -> int:
     a.prom = prometheus.url
     fleet = Fleet(a.prom, a.seed)
     phases = [("steady", a.steady, None), ("in flight", a.inflight, "in flight"), ("late<W", a.late_short, "hold"),
               ("restart", a.restart, "restart"), ("late>W", a.late_long, "hold")]
+    phases = [phase for phase in phases if phase[0] in a.phases.split(",")]
+    if a.seeded:
+        phases.insert(0, ("seeded", a.seeded, "seed"))
     start = time.time()
     checkpoints = []
     for name, length, fault in phases:
@@ -254,11 +347,16 @@ def _run(a: argparse.Namespace, prometheus: Prometheus) -> int:
         lasting = (a.w_seconds + 10, 2 * a.w_seconds + 20) if fault == "in flight" else (20, 60)
         while time.time() - t0 < length:
             fleet.tick(time.time(), starting=True, lasting=lasting)
-            if fault in (None, "in flight"):
+            if fault in (None, "in flight", "seed"):
                 fleet.send(delay)
             time.sleep(1)
         if fault == "restart":
             prometheus.start()
+        if fault == "seed":
+            point = {"after": name, "seconds": length, "fault": fault, "seed": _seed(a, fleet, prometheus)}
+            print(json.dumps(point), flush=True)
+            checkpoints.append(point)
+            continue
         fleet.send(delay)
         point = {"after": name, "seconds": length, "fault": fault,
                  "models": _checkpoint(a, fleet, start, delay)}
@@ -295,6 +393,12 @@ def main() -> int:
     p.add_argument("--restart", type=int, default=30)
     p.add_argument("--late-long", type=int, default=150)
     p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--phases", default="steady,in flight,late<W,restart,late>W")
+    p.add_argument("--seeded", type=int, default=0, help="seconds of sessions before the rule; 0: no seeded phase")
+    p.add_argument("--promtool", help="(--seeded) promtool")
+    p.add_argument("--rules-config", help="(--seeded) the configuration with the rule, copied onto --config")
+    p.add_argument("--seed-control", action="store_true",
+                   help="(--seeded) a control: the history is made but not given to Prometheus")
     c = sub.add_parser("cost")
     c.add_argument("--url", required=True)
     c.add_argument("--at", type=float, nargs="+", required=True)
