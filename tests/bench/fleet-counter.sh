@@ -18,7 +18,9 @@
 # the rest) while sessions go on,
 # and only then is the rule added (fleet_counter.py). PHASES picks the phases that follow.
 # SEED_CONTROL=1: the same, but the history is not given to Prometheus (a control that must lose
-# what came before the rule).
+# what came before the rule). BLOCK (e.g. 2m; default Prometheus's 2h) makes Prometheus cut its
+# head into blocks that short (its hidden --storage.tsdb.min/max-block-duration flags), so that a
+# short run has persisted blocks and a head, and the history goes to both.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=tests/bench/lib.sh
@@ -31,6 +33,7 @@ SETTLE="${SETTLE:-0s}"
 INFLIGHT_DELAY="${INFLIGHT_DELAY:-3}"
 SEEDED="${SEEDED:-0}"
 SEED_CONTROL="${SEED_CONTROL:-0}"
+BLOCK="${BLOCK:-}"
 PHASES="${PHASES:-steady,in flight,late<W,restart,late>W}"
 CACHE="${TCC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/telemetry.claude_code}"
 OUT_DIR="${CACHE}/bench-fleet-counter"
@@ -52,12 +55,16 @@ else
   cp "${WORK}/prometheus.rules.yml" "${WORK}/prometheus.yml"
 fi
 "${BIN}/promtool" check config "${WORK}/prometheus.yml" >/dev/null
-say "$("${BIN}/prometheus" --version 2>&1 | head -n1); STEP ${STEP}, W ${W}, L ${SETTLE}, seeded ${SEEDED} s, phases ${PHASES}"
+say "$("${BIN}/prometheus" --version 2>&1 | head -n1); STEP ${STEP}, W ${W}, L ${SETTLE}, seeded ${SEEDED} s, phases ${PHASES}, blocks ${BLOCK:-2h}"
 mkdir -p "${OUT_DIR}"
 SEED_ARGS=(--phases "${PHASES}" --seeded "${SEEDED}" --promtool "${BIN}/promtool" --rules-config "${WORK}/prometheus.rules.yml")
 NAME="result-L${SETTLE}"
 if [[ "${SEEDED}" -gt 0 ]]; then NAME+="-seeded${SEEDED}"; fi
 if [[ "${SEED_CONTROL}" == 1 ]]; then SEED_ARGS+=(--seed-control); NAME+="-control"; fi
+if [[ -n "${BLOCK}" ]]; then
+  SEED_ARGS+=("--prometheus-arg=--storage.tsdb.min-block-duration=${BLOCK}" "--prometheus-arg=--storage.tsdb.max-block-duration=${BLOCK}")
+  NAME+="-block${BLOCK}"
+fi
 OUT="${OUT_DIR}/${NAME}-$(date -u +%Y%m%dT%H%M%SZ).json"
 python3 tests/bench/fleet_counter.py run --prometheus "${BIN}/prometheus" --config "${WORK}/prometheus.yml" \
   --data "${WORK}/tsdb" --port "$(free_port)" --w-seconds "${W_SECONDS}" --step-seconds "${STEP%s}" \

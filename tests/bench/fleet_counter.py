@@ -89,15 +89,9 @@ def seconds(duration: str) -> int:
 
 
 def per_series(window: str, metric: str = METRIC, settle: str = "0s") -> str:
-    """What each series accrued over the window (files/rules/claude_code_recording.yml); with a
-    settling delay, over the window that ends that long before the evaluation."""
-    sel = f'{metric}{{job=~"claude-code.*"}}'
-    if seconds(settle) == 0:
-        return (f"(max_over_time({sel}[{window}]) - "
-                f"(last_over_time({sel}[1h] offset {window}) or max_over_time({sel}[{window}]) * 0))")
-    before = f"{seconds(window) + seconds(settle)}s"
-    return (f"(max_over_time({sel}[{window}] offset {settle}) - "
-            f"(last_over_time({sel}[1h] offset {before}) or max_over_time({sel}[{window}] offset {settle}) * 0))")
+    """What each series accrued over the window (pricing.accrued, the recording rules' form); with
+    a settling delay, over the window that ends that long before the evaluation."""
+    return pricing.accrued(f'{metric}{{job=~"claude-code.*"}}', window, settle if seconds(settle) else "")
 
 
 def accrued(window: str, metric: str = METRIC, by: str = "model", settle: str = "0s") -> str:
@@ -200,7 +194,7 @@ class Prometheus:
     def __init__(self, a: argparse.Namespace):
         self.cmd = [a.prometheus, f"--config.file={a.config}", f"--storage.tsdb.path={a.data}",
                     f"--web.listen-address=127.0.0.1:{a.port}", "--web.enable-remote-write-receiver",
-                    "--log.level=warn"]
+                    "--log.level=warn"] + list(a.prometheus_arg)
         self.log = pathlib.Path(a.data).parent / "prometheus.log"
         self.url = f"http://127.0.0.1:{a.port}"
         self.proc = None
@@ -292,6 +286,7 @@ def _seed(a: argparse.Namespace, fleet: Fleet, prometheus: Prometheus) -> dict:
     # (plugins/module_utils/fleet_seed.py says why).
     boundary = fleet_seed.persisted_until(a.data)
     old, recent = fleet_seed.split_history(history, boundary)
+    blocks_before = sorted(p.name for p in pathlib.Path(a.data).iterdir() if (p / "meta.json").is_file())
     last = {group[0]: round(points[-1][1], 6) for group, points in history.items()}
     if a.seed_control:
         # the control: the same wait as Prometheus's first look at new blocks, the history thrown away
@@ -314,13 +309,21 @@ def _seed(a: argparse.Namespace, fleet: Fleet, prometheus: Prometheus) -> dict:
             with urllib.request.urlopen(request, timeout=60) as response:
                 response.read()
         moved = time.time()
-        # Prometheus looks for new blocks once a minute: the rule waits until it reads the history.
-        _tick_until(fleet, lambda: {m: round(v, 6) for m, v in query(a.prom, RECORD, end).items()} == last)
+        # Prometheus looks for new blocks once a minute: the rule waits until it reads the history,
+        # the blocks' last points and the last point sent.
+        checks = [(end, last)]
+        if old:
+            at = max(points[-1][0] for points in old.values())
+            checks.append((at / 1000, {group[0]: round(points[-1][1], 6) for group, points in old.items()
+                                       if points[-1][0] == at}))
+        _tick_until(fleet, lambda: all({m: round(v, 6) for m, v in query(a.prom, RECORD, t).items()
+                                        if m in want} == want for t, want in checks))
     visible = time.time()
     shutil.copyfile(a.rules_config, a.config)
     prometheus.reload()
     return {"control_history_thrown_away": a.seed_control, "history_end": round(end, 3),
-            "persisted_until": boundary, "points_in_blocks": sum(len(p) for p in old.values()),
+            "persisted_until": boundary, "blocks_before": len(blocks_before),
+            "points_in_blocks": sum(len(p) for p in old.values()),
             "points_sent": sum(len(p) for p in recent.values()), "series": history_seed.series, "samples": history_seed.samples,
             "history_points": sum(len(points) for points in history.values()), "history_last": last,
             "dump_seconds": round(dumped - end, 2), "history_and_blocks_seconds": round(moved - dumped, 2),
@@ -397,6 +400,8 @@ def main() -> int:
     p.add_argument("--seeded", type=int, default=0, help="seconds of sessions before the rule; 0: no seeded phase")
     p.add_argument("--promtool", help="(--seeded) promtool")
     p.add_argument("--rules-config", help="(--seeded) the configuration with the rule, copied onto --config")
+    p.add_argument("--prometheus-arg", action="append", default=[],
+                   help="one more flag for Prometheus (fleet-counter.sh: BLOCK, the block duration)")
     p.add_argument("--seed-control", action="store_true",
                    help="(--seeded) a control: the history is made but not given to Prometheus")
     c = sub.add_parser("cost")
