@@ -152,15 +152,18 @@ def deploy_fleet_counter() -> None:
     pytest.fail("Prometheus did not load the fleet counter's rule file")
 
 
+def by_model_and_type(tokens: dict) -> dict:
+    """prom_at's answer of a `sum by (model, type)` as {(model, type): tokens}."""
+    return {(dict(labels)["model"], dict(labels)["type"]): value for labels, value in tokens.items()}
+
+
 def fleet_totals(at: float) -> dict:
     """The counters' values at a past time, as a table row: {"cost": USD, (model, type): tokens}."""
     cost = prom_at("sum(tcc_test:cost_usage_USD:fleet_total)", at)
     tokens = prom_at("sum by (model, type) (tcc_test:token_usage_tokens:fleet_total)", at)
     control = prom_at(f"sum({CONTROL})", at)
     out = {"cost": next(iter(cost.values()), 0.0), "control": next(iter(control.values()), 0.0)}
-    for labels, value in tokens.items():
-        found = dict(labels)
-        out[(found["model"], found["type"])] = value
+    out.update(by_model_and_type(tokens))
     return out
 
 
@@ -340,16 +343,14 @@ def stored(rows: dict, faults) -> dict:
     tokens = prom_at("sum by (model, type) (" + pricing.accrued(
         f'claude_code_token_usage_tokens_total{{session_id=~"{ids}"}}', WINDOW) + ")", time.time())
     out = {"cost": cost or 0.0}
-    for labels, value in tokens.items():
-        found = dict(labels)
-        out[(found["model"], found["type"])] = value
+    out.update(by_model_and_type(tokens))
     return out
 
 
 def test_the_fleet_counter_equals_what_is_stored(run):  # pylint: disable=redefined-outer-name
     """The counter grew by what the sessions stored (0.1 %), through every fault; it never went down
-    and never held more than was stored. It heals within FLEET_HEAL: the last bound is read again until
-    then."""
+    and never held more than was stored. It heals within FLEET_HEAL: its current value is read again
+    until it equals what is stored, or FLEET_HEAL (and 15 s) has passed."""
     rows, bounds = run["rows"], run["bounds"]
     while time.time() < bounds[-1][1]:
         time.sleep(1)
@@ -372,9 +373,9 @@ def test_the_fleet_counter_equals_what_is_stored(run):  # pylint: disable=redefi
         print(f"{name:<20} {after['cost'] - before['cost']:>13.6f} {stored(rows, [name])['cost']:>10.6f} "
               f"{after['control'] - before['control']:>16.6f}")
     print(f"{'all':<20} {grown['cost']:>13.6f} {expected['cost']:>10.6f} {end['control'] - start['control']:>16.6f}")
-    resets = prom_at(f"sum(resets(tcc_test:cost_usage_USD:fleet_total[{int(time.time() - bounds[0][1]) + 60}s])) "
-                     f"+ sum(resets(tcc_test:token_usage_tokens:fleet_total[{int(time.time() - bounds[0][1]) + 60}s]))",
-                     time.time())
+    since = f"{int(time.time() - bounds[0][1]) + 60}s"
+    resets = prom_at(f"sum(resets(tcc_test:cost_usage_USD:fleet_total[{since}])) "
+                     f"+ sum(resets(tcc_test:token_usage_tokens:fleet_total[{since}]))", time.time())
     assert not any(resets.values()), f"the fleet counter went down: {resets}"
     so_far = []
     for (name, _at), total in zip(bounds[1:], totals[1:]):
