@@ -8,6 +8,8 @@
 # 12's 2.42 (what the bookworm package validates with). One that cannot be had is a FAIL:
 #   promtool check rules  on every files/rules/*.yml
 #   promtool test rules   on every tests/rules/*.test.yml
+#   a fleet counter's history through tsdb dump and create-blocks-from openmetrics and back
+#                         (fleet_seed_roundtrip.py)
 # then the structural checks of check_rules.py (naming, severities, annotations, documented
 # series only, thresholds in sync with the prometheus role, every alert tested firing and
 # silent, the Loki ruler files' structure), and every LogQL expression of files/loki-rules/
@@ -79,6 +81,17 @@ for n in "${!tests_run[@]}"; do
   else fail "promtool ${version} test rules ${file}" "$(cat "${results}/${n}.out" 2>/dev/null)"; fi
 done
 [[ ${#seen[@]} -gt 0 ]] || fail "a promtool to run (tests/rules/fetch-prometheus.sh needs docker; tests/lint/setup.sh needs apt-get)"
+
+# --- the fleet counter's history through each promtool and back ----------------------------
+for tool in "${promtools[@]}"; do
+  version="$("${tool}" --version 2>/dev/null | head -n1 | awk '{print $3}')"
+  [[ -n "${version}" ]] || continue
+  if out="$(python3 tests/rules/fleet_seed_roundtrip.py "${tool}" 2>&1)"; then
+    pass "promtool ${version} tsdb dump and create-blocks-from openmetrics: ${out#ok }"
+  else
+    fail "promtool ${version} tsdb dump and create-blocks-from openmetrics (fleet_seed_roundtrip.py)" "${out}"
+  fi
+done
 
 # --- structure ---------------------------------------------------------------------------
 echo "== structure"
