@@ -314,7 +314,12 @@ def test_role_reload_under_load_dropped_nothing(host):
     since = int(host.file("/var/tmp/gateway-side-effect.since").content_string.strip()) - 1
     for mode in ("http", "grpc"):
         result = json.loads(host.file(f"/var/tmp/gateway-side-effect-{mode}.json").content_string)
-        judge(name_of(host), "role applies a changed configuration (reload)", result, since)
+        # haproxy 2.6 over TLS (bookworm): the known loss of trailers during a reload, and only that
+        known = mode == "grpc" and name_of(host) == BOOKWORM
+        judgement = judge(name_of(host), "role applies a changed configuration (reload)", result, since,
+                          failures_allowed=known)
+        if known:
+            only_known_tls_reload_losses(host, judgement)
     assert "timeout server 31s" in host.file(CONFIG).content_string
 
 
@@ -393,6 +398,17 @@ def test_bookworm_kill_9_of_its_collector_over_tls():
 KNOWN_HAPROXY_26_TLS_RELOAD = "error: HTTP 200 grpc-status None"
 
 
+def only_known_tls_reload_losses(host, judgement):
+    """The gRPC judgement of a reload over TLS on haproxy 2.6: no failure but the known one, each such
+    request delivered all the same; prints how many there were."""
+    outcomes = {o.strip() for o in judgement["failed_outcomes"]}
+    assert outcomes <= {KNOWN_HAPROXY_26_TLS_RELOAD}, outcomes
+    assert judgement["arrived_after_failure"] == len(judgement["failed_ids"])
+    if judgement["failed_ids"]:
+        print(f"  haproxy {host.check_output('haproxy -v | head -1').split()[2]}: {len(judgement['failed_ids'])} gRPC "
+              "response(s) lost their trailers (no grpc-status) during a reload over TLS; the collector got every one")
+
+
 def test_bookworm_gateway_reloads_under_load_over_tls():
     bookworm = HOSTS[BOOKWORM]
 
@@ -403,10 +419,4 @@ def test_bookworm_gateway_reloads_under_load_over_tls():
 
     results = run_fault(bookworm, "4 reloads of the gateway (TLS)", reloads, also_new_connections=True,
                         grpc_judge={"failures_allowed": True})
-    grpc = results["grpc"]
-    outcomes = {o.strip() for o in grpc["failed_outcomes"]}
-    assert outcomes <= {KNOWN_HAPROXY_26_TLS_RELOAD}, outcomes
-    assert grpc["arrived_after_failure"] == len(grpc["failed_ids"])
-    if grpc["failed_ids"]:
-        print(f"  haproxy {bookworm.check_output('haproxy -v | head -1').split()[2]}: {len(grpc['failed_ids'])} gRPC "
-              "response(s) lost their trailers (no grpc-status) during a reload over TLS; the collector got every one")
+    only_known_tls_reload_losses(bookworm, results["grpc"])
