@@ -99,15 +99,12 @@ class FleetSeed:
         self.detail_from_ms = (self.end_ms - int(round(detail * 1000))) // self.grid_ms * self.grid_ms
         self.buckets = {}  # group -> {grid index: increment}
         self.changes = {}  # group -> {instant ms: increment}, the last `detail` seconds
-        self.groups = {}  # labels text -> group
         self.series = 0
         self.samples = 0
 
     def add_series(self, labels, samples):
         """One series' samples: (ms, value) in time order, as the dump gives them."""
-        group = self.groups.get(labels)
-        if group is None:
-            group = self.groups[labels] = label_values(labels, self.by)
+        group = label_values(labels, self.by)
         buckets = self.buckets.setdefault(group, {})
         changes = self.changes.setdefault(group, {})
         self.series += 1
