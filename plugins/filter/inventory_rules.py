@@ -9,7 +9,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 name: inventory_rules
-short_description: Render the Claude Code budget and silence rule files from inventory settings
+short_description: Render the Claude Code budget, fleet counter and silence rule files from inventory settings
 version_added: 0.1.0
 author: telemetry.claude_code developers
 description:
@@ -21,11 +21,13 @@ description:
   - C(claude_code_silence.yml) alerts when a team or user that sent telemetry on each of the last working days
     sends none today, when a collector accepts nothing while it is up, and when a Claude Code version stops
     sending a metric every session sends.
-  - The collection's C(files/rules/) holds both rendered with the defaults; the prometheus role renders them with
+  - C(claude_code_fleet.yml) records the fleet counters (opt-in, C(prometheus_fleet_counters)): what every Claude
+    Code series accrued, summed, as records that only grow, so that a range question is two reads.
+  - The collection's C(files/rules/) holds them rendered with the defaults; the prometheus role renders them with
     its C(prometheus_budgets), C(prometheus_people), C(prometheus_calendar_*) and C(prometheus_silence_*) variables.
 options:
   _input:
-    description: The file name, C(claude_code_budgets.yml) or C(claude_code_silence.yml).
+    description: The file name, C(claude_code_budgets.yml), C(claude_code_fleet.yml) or C(claude_code_silence.yml).
     type: str
     required: true
   settings:
@@ -36,7 +38,7 @@ options:
         C(default_user_daily_usd), C(organisation) with C(monthly_usd) and C(daily_usd), C(teams) as
         C({team, monthly_usd, daily_usd}), C(users) as C({user_id, monthly_usd, daily_usd})), C(budgets_interval),
         C(people) as C({user_id, name, team}), C(silence_working_days), C(silence_period) (C(1d); shorter only for
-        tests), C(silence_interval).
+        tests), C(silence_interval), C(fleet_interval), C(fleet_settle), C(fleet_heal) (durations).
     type: dict
     required: false
 """

@@ -247,3 +247,258 @@ def snappy_literals(raw):
         chunk = raw[start:start + step]
         out.append(struct.pack("<B", 63 << 2) + struct.pack("<I", len(chunk) - 1) + chunk)
     return b"".join(out)
+
+
+# ------------------------------------------------------------------------ seeding a Prometheus
+
+class SeedError(Exception):
+    """Seeding cannot go on; the message says why."""
+
+
+def dump_matchers(metrics):
+    """The --match selector of one dump of every metric (promtool 2.53 and 3.x)."""
+    for metric in metrics:
+        if not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", metric):
+            raise SeedError("not a metric name: {0!r}".format(metric))
+    return '{{__name__=~"{0}"}}'.format("|".join(sorted(metrics)))
+
+
+def feed_many(lines, seeds):
+    """Route the lines of one dump of several metrics to their FleetSeed ({metric: seed}); lines
+    of other metrics (promtool 2.42 dumps everything) are skipped. Returns the lines read."""
+    prefixes = dict(('{{__name__="{0}"'.format(metric), seed) for metric, seed in seeds.items())
+    current, target, samples, count = None, None, [], 0
+    for line in lines:
+        if not line.strip():
+            continue
+        count += 1
+        labels, _sep, _rest = line.rpartition("} ")
+        if labels != current:
+            if target is not None:
+                target.add_series(current + "}", samples)
+            current, samples = labels, []
+            head = labels.split(",", 1)[0].rstrip("}")
+            target = prefixes.get(head)
+        if target is not None:
+            _labels, value, stamp = parse_dump_line(line)
+            samples.append((stamp, value))
+    if target is not None:
+        target.add_series(current + "}", samples)
+    return count
+
+
+def _group_text(by, group):
+    return ",".join('{0}="{1}"'.format(name, value) for name, value in zip(by, group) if value)
+
+
+class Prometheus:
+    """The HTTP side of seeding: which names Prometheus holds, and its remote-write receiver."""
+
+    def __init__(self, url, timeout=60):
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def names(self):
+        """Every metric name Prometheus holds (blocks and head), or None when it does not answer."""
+        from urllib.request import urlopen  # pylint: disable=import-outside-toplevel
+        try:
+            with urlopen(self.url + "/api/v1/label/__name__/values", timeout=self.timeout) as response:
+                return set(json.loads(response.read().decode("utf-8"))["data"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def write(self, body):
+        from urllib.request import Request, urlopen  # pylint: disable=import-outside-toplevel
+        from urllib.error import HTTPError  # pylint: disable=import-outside-toplevel
+        request = Request(self.url + "/api/v1/write", data=body, headers={
+            "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+            "X-Prometheus-Remote-Write-Version": "0.1.0"})
+        try:
+            with urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except HTTPError as exc:
+            raise SeedError("Prometheus's remote-write receiver ({0}/api/v1/write) refused the history: HTTP {1} {2}".format(
+                self.url, exc.code, exc.read().decode("utf-8", "replace").strip()[:500]))
+        except OSError as exc:
+            raise SeedError("could not send the history to {0}/api/v1/write: {1}".format(self.url, exc))
+
+
+def shadow_copy(data_dir, shadow):
+    """A copy of a live data directory for a promtool without --sandbox-dir-root (before 2.49),
+    whose dump would replay the write-ahead log into the directory's own chunks_head: the
+    blocks hard-linked (read-only, and kept even if Prometheus compacts them away meanwhile), the
+    write-ahead logs and chunks_head copied. Returns the copy's path."""
+    import shutil  # pylint: disable=import-outside-toplevel
+    os.mkdir(shadow)
+    for name in os.listdir(data_dir):
+        source = os.path.join(data_dir, name)
+        if os.path.isfile(os.path.join(source, "meta.json")):
+            for root, _dirs, files in os.walk(source):
+                target = os.path.join(shadow, name, os.path.relpath(root, source))
+                if not os.path.isdir(target):
+                    os.makedirs(target)
+                for item in files:
+                    os.link(os.path.join(root, item), os.path.join(target, item))
+        elif name in ("wal", "wbl", "chunks_head") and os.path.isdir(source):
+            shutil.copytree(source, os.path.join(shadow, name))
+    if not os.path.isdir(os.path.join(shadow, "wal")):
+        # promtool 2.42 opens the write-ahead log even where there is none (blocks only)
+        os.mkdir(os.path.join(shadow, "wal"))
+    return shadow
+
+
+class Promtool:
+    """The promtool side: dump a data directory, write blocks."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def _run(self, argv, stdout):
+        import subprocess  # pylint: disable=import-outside-toplevel
+        return subprocess.Popen([self.path] + argv, stdout=stdout, stderr=subprocess.PIPE,  # pylint: disable=consider-using-with
+                                universal_newlines=True)
+
+    def dump_flags(self):
+        import subprocess  # pylint: disable=import-outside-toplevel
+        proc = self._run(["tsdb", "dump", "--help"], subprocess.PIPE)
+        out, err = proc.communicate()
+        return set(flag for flag in ("--match", "--sandbox-dir-root") if flag in out + err)
+
+    def dump(self, data_dir, metrics, sandbox, consume):
+        """Run ``promtool tsdb dump`` and hand its stdout lines to ``consume``."""
+        import subprocess  # pylint: disable=import-outside-toplevel
+        flags = self.dump_flags()
+        argv = ["tsdb", "dump"]
+        if "--sandbox-dir-root" in flags:
+            argv.append("--sandbox-dir-root=" + sandbox)
+        else:
+            data_dir = shadow_copy(data_dir, os.path.join(sandbox, "data"))
+        if "--match" in flags:
+            argv.append("--match=" + dump_matchers(metrics))
+        proc = self._run(argv + [data_dir], subprocess.PIPE)
+        try:
+            result = consume(proc.stdout)
+            for _rest in proc.stdout:
+                pass
+        finally:
+            err = proc.stderr.read()
+            proc.wait()
+        if proc.returncode:
+            raise SeedError("promtool tsdb dump {0} failed ({1}): {2}".format(data_dir, proc.returncode, err.strip()[-2000:]))
+        return result
+
+    def create_blocks(self, openmetrics_file, out_dir):
+        import subprocess  # pylint: disable=import-outside-toplevel
+        proc = self._run(["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=54h", openmetrics_file, out_dir],
+                         subprocess.PIPE)
+        out, err = proc.communicate()
+        if proc.returncode:
+            raise SeedError("promtool tsdb create-blocks-from openmetrics failed ({0}): {1}".format(
+                proc.returncode, (out + err).strip()[-2000:]))
+
+
+def holds_data(data_dir):
+    """Whether a Prometheus data directory holds a block or a write-ahead log segment with data."""
+    if not os.path.isdir(data_dir):
+        return False
+    if persisted_until(data_dir) is not None or any(
+            os.path.isfile(os.path.join(data_dir, name, "meta.json")) for name in os.listdir(data_dir)):
+        return True
+    wal = os.path.join(data_dir, "wal")
+    return os.path.isdir(wal) and any(
+        os.path.isfile(os.path.join(wal, name)) and os.path.getsize(os.path.join(wal, name)) > 0 for name in os.listdir(wal))
+
+
+def seed(counters, data_dir, settle, detail, prometheus, promtool, check_mode=False, now=None, owner=None,
+         lookback=3600, grid=60):
+    """Seed every fleet counter whose record Prometheus does not hold yet.
+
+    ``counters``: [(metric, record, by)]; ``settle``, ``detail`` (the rule's healing window W) in
+    seconds; ``prometheus``: a Prometheus, ``promtool``: a Promtool; ``owner``: (uid, gid) for the
+    blocks moved into ``data_dir``. In check mode the dump and the history are made (read-only),
+    nothing is written. Returns {"changed", "counters": [per counter], "persisted_until",
+    "blocks": [names]}; raises SeedError.
+    """
+    import shutil  # pylint: disable=import-outside-toplevel
+    import tempfile  # pylint: disable=import-outside-toplevel
+    import time  # pylint: disable=import-outside-toplevel
+
+    names = prometheus.names()
+    wanted = [(metric, record, tuple(by)) for metric, record, by in counters
+              if names is None or record not in names]
+    report = dict((record, {"record": record, "metric": metric, "by": list(by), "seeded": False,
+                            "reason": "Prometheus already holds the record"})
+                  for metric, record, by in counters)
+    result = {"changed": False, "counters": [], "persisted_until": None, "blocks": [], "samples_read": 0}
+    if names is None and not holds_data(data_dir):
+        for entry in report.values():
+            entry["reason"] = "Prometheus holds no data yet: the rule starts from zero"
+        result["counters"] = [report[record] for _metric, record, _by in counters]
+        return result
+    if names is not None:
+        for metric, record, by in wanted:
+            if metric not in names:
+                report[record]["reason"] = "no series of {0} yet: the rule starts from zero".format(metric)
+        wanted = [item for item in wanted if item[0] in names]
+    if not wanted:
+        result["counters"] = [report[record] for _metric, record, _by in counters]
+        return result
+
+    end = time.time() if now is None else now
+    seeds = dict((metric, FleetSeed(by, end, settle=settle, lookback=lookback, grid=grid, detail=detail))
+                 for metric, _record, by in wanted)
+    work = tempfile.mkdtemp(prefix=".tcc-fleet-seed-", dir=os.path.dirname(os.path.abspath(data_dir)))
+    try:
+        os.mkdir(os.path.join(work, "sandbox"))
+        result["samples_read"] = promtool.dump(data_dir, [metric for metric, _record, _by in wanted],
+                                               os.path.join(work, "sandbox"), lambda lines: feed_many(lines, seeds))
+        boundary = persisted_until(data_dir)
+        result["persisted_until"] = boundary
+        old_all, recent_all = [], []
+        for metric, record, by in wanted:
+            seed_state = seeds[metric]
+            history = seed_state.history()
+            entry = report[record]
+            entry.update({"series": seed_state.series, "samples": seed_state.samples, "groups": len(history),
+                          "points": sum(len(points) for points in history.values()),
+                          "last": dict((_group_text(by, group), points[-1][1]) for group, points in history.items())})
+            if not history:
+                entry["reason"] = "no sample of {0} counted yet: the rule starts from zero".format(metric)
+                continue
+            if names is None:
+                raise SeedError(
+                    "Prometheus does not answer at {0}, and {1} holds {2} samples of {3} to seed {4} from: start "
+                    "Prometheus first (the part of the history its head holds goes through its remote-write "
+                    "receiver)".format(prometheus.url, data_dir, seed_state.samples, metric, record))
+            old, recent = split_history(history, boundary)
+            entry.update({"seeded": True, "reason": "history written",
+                          "points_in_blocks": sum(len(points) for points in old.values()),
+                          "points_sent": sum(len(points) for points in recent.values())})
+            old_all.append((record, by, old))
+            recent_all.append((record, by, recent))
+            result["changed"] = True
+        if result["changed"] and not check_mode:
+            if any(old for _record, _by, old in old_all):
+                path = os.path.join(work, "history.om")
+                with open(path, "w") as handle:
+                    for record, by, old in old_all:
+                        if old:
+                            handle.writelines(line for line in openmetrics(record, by, old) if line != "# EOF\n")
+                    handle.write("# EOF\n")
+                blocks = os.path.join(work, "blocks")
+                promtool.create_blocks(path, blocks)
+                for name in sorted(os.listdir(blocks)):
+                    source = os.path.join(blocks, name)
+                    if owner is not None:
+                        for root, dirs, files in os.walk(source):
+                            for item in [root] + [os.path.join(root, x) for x in dirs + files]:
+                                os.chown(item, owner[0], owner[1])
+                    os.rename(source, os.path.join(data_dir, name))
+                    result["blocks"].append(name)
+            for record, by, recent in recent_all:
+                if recent:
+                    prometheus.write(write_request(record, by, recent))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["counters"] = [report[record] for _metric, record, _by in counters]
+    return result

@@ -154,11 +154,24 @@ def summable_accrued(selector, window, offset=""):
     return accrued(selector, window, offset)
 
 
+# The fleet counters (claude_code_fleet.yml, opt-in: prometheus_fleet_counters; rendered by
+# inventory_rules, seeded by fleet_seed): (metric, record, labels it is summed by). Each is what
+# every series of the metric accrued, summed: a range question reads it at two instants.
+FLEET_COUNTERS = (
+    ("claude_code_cost_usage_USD_total", "claude_code:cost_usage_USD:fleet_total", ("model",)),
+    ("claude_code_token_usage_tokens_total", "claude_code:token_usage_tokens:fleet_total", ("model", "type")),
+    ("claude_code_lines_of_code_count_total", "claude_code:lines_of_code_count:fleet_total", ("type",)),
+    ("claude_code_code_edit_tool_decision_total", "claude_code:code_edit_tool_decision:fleet_total", ("decision",)),
+    ("claude_code_active_time_seconds_total", "claude_code:active_time_seconds:fleet_total", ("type",)),
+)
+
+
 def fleet_counter(record, selector, by, step, heal, settle=""):
     """PromQL for a fleet counter: a record that reads its own last value and only ever grows.
 
-    Not used by the shipped rules yet: a design under test (roles/prometheus/README.md, "Query
-    cost"; tests/bench/fleet-counter.sh; the faults scenario). Evaluated every ``step``:
+    The rules of claude_code_fleet.yml (inventory_rules, opt-in), the promtool tests and the
+    experiments (roles/prometheus/README.md, "Query cost"; tests/bench/fleet-counter.sh; the
+    faults scenario) render it from here. Evaluated every ``step``:
 
         C(t) = max(C(t-step) + accrued over (t-step-settle, t-settle],
                    C(t-heal) + accrued over (t-heal-settle, t-settle])
@@ -284,3 +297,4 @@ def apply_prices(dashboard, prices):
 
     walk(result.get("panels", []))
     return result
+

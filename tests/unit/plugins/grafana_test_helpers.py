@@ -40,11 +40,12 @@ class ModuleExit(Exception):
         self.result = result
 
 
-def run_module(args, check_mode=False, diff=False):
-    """Run the grafana_dashboard module's main() with these arguments; return its result."""
+def run_module(args, check_mode=False, diff=False, module=None):
+    """Run a module's main() (grafana_dashboard unless given) with these arguments; return its result."""
     from ansible.module_utils import basic
     from ansible.module_utils.testing import patch_module_args
     from ansible_collections.telemetry.claude_code.plugins.modules import grafana_dashboard
+    module = module or grafana_dashboard
 
     args = dict(args)
     if check_mode:
@@ -70,7 +71,7 @@ def run_module(args, check_mode=False, diff=False):
             mock.patch.object(basic.AnsibleModule, "fail_json", fail_json), \
             mock.patch.object(basic.AnsibleModule, "warn", warn):
         try:
-            grafana_dashboard.main()
+            module.main()
         except ModuleExit as exc:
             return exc.result
     raise AssertionError("the module returned without exit_json or fail_json")

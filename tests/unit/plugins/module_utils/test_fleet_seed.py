@@ -237,3 +237,185 @@ def test_the_remote_write_request_holds_the_history():
         ({"__name__": "x:cost:fleet_total"}, [(1795963628000, 1.0)]),
         ({"__name__": "x:cost:fleet_total", "model": "opus"}, [(1795963628363, 8.5), (1795963688363, 9.25)]),
     ]
+
+
+# ------------------------------------------------------------------------ seed(): the module's logic
+
+class FakePrometheus:
+    url = "http://prometheus.test:9090"
+
+    def __init__(self, names):
+        self._names = names
+        self.sent = []
+
+    def names(self):
+        return None if self._names is None else set(self._names)
+
+    def write(self, body):
+        self.sent.append(body)
+
+
+class FakePromtool:
+    """Dumps the given lines; writes one block per create-blocks call (its points in a file)."""
+
+    def __init__(self, lines):
+        self.lines = lines
+        self.dumped = []
+        self.created = []
+
+    def dump(self, data_dir, metrics, sandbox, consume):
+        self.dumped.append((data_dir, sorted(metrics)))
+        return consume(iter(self.lines))
+
+    def create_blocks(self, openmetrics_file, out_dir):
+        with open(openmetrics_file) as handle:
+            text = handle.read()
+        self.created.append(text)
+        block = "01TESTBLOCK{0:015d}".format(len(self.created))
+        import os
+        os.makedirs(os.path.join(out_dir, block))
+        with open(os.path.join(out_dir, block, "meta.json"), "w") as handle:
+            handle.write(json.dumps({"minTime": 0, "maxTime": 1, "compaction": {"hints": ["from-out-of-order"]}}))
+
+
+COUNTERS = [("claude_code_cost_usage_USD_total", "claude_code:cost_usage_USD:fleet_total", ("model",)),
+            ("claude_code_token_usage_tokens_total", "claude_code:token_usage_tokens:fleet_total", ("model", "type"))]
+END = 1767225600000  # 2026-01-01T00:00:00Z
+
+
+def fleet_lines():
+    """Cost of two sessions (4 h ago and 10 min ago), tokens of one, and a metric not counted."""
+    out = []
+    for stamp, value in ((END - 4 * 3600000, 1.0), (END - 4 * 3600000 + MIN, 2.5)):
+        out.append(dump_line({"__name__": "claude_code_cost_usage_USD_total", "model": "opus", "session_id": "a"}, value, stamp))
+    for stamp, value in ((END - 10 * MIN, 0.5), (END - 9 * MIN, 0.75)):
+        out.append(dump_line({"__name__": "claude_code_cost_usage_USD_total", "model": "sonnet", "session_id": "b"}, value, stamp))
+    out.append(dump_line({"__name__": "claude_code_session_count_total", "session_id": "a"}, 1, END - 4 * 3600000))
+    out.append(dump_line({"__name__": "claude_code_token_usage_tokens_total", "model": "opus", "session_id": "a",
+                          "type": "input"}, 100, END - 4 * 3600000))
+    return sorted(out)
+
+
+def persisted(tmp_path, max_time):
+    block = tmp_path / "data" / "01PERSISTED0000000000000000"
+    block.mkdir(parents=True)
+    (block / "meta.json").write_text(json.dumps({"minTime": 0, "maxTime": max_time}))
+    return str(tmp_path / "data")
+
+
+def test_seed_writes_the_old_part_as_blocks_and_sends_the_rest(tmp_path):
+    data = persisted(tmp_path, END - 2 * 3600000)
+    prometheus = FakePrometheus(["claude_code_cost_usage_USD_total", "claude_code_token_usage_tokens_total"])
+    promtool = FakePromtool(fleet_lines())
+    result = fleet_seed.seed(COUNTERS, data, 120, 7200, prometheus, promtool, now=END / 1000.0)
+    assert result["changed"] is True
+    assert promtool.dumped == [(data, ["claude_code_cost_usage_USD_total", "claude_code_token_usage_tokens_total"])]
+    cost, tokens = result["counters"]
+    assert cost["seeded"] and tokens["seeded"]
+    assert cost["last"] == {'model="opus"': 2.5, 'model="sonnet"': 0.75}
+    assert tokens["last"] == {'model="opus",type="input"': 100.0}
+    assert cost["samples"] == 4 and tokens["samples"] == 1
+    # one create-blocks call for both records' old parts, then the blocks moved into the data directory
+    assert len(promtool.created) == 1 and promtool.created[0].endswith("# EOF\n")
+    assert promtool.created[0].count("# EOF") == 1
+    assert "# TYPE claude_code:cost_usage_USD:fleet_total gauge" in promtool.created[0]
+    assert "# TYPE claude_code:token_usage_tokens:fleet_total gauge" in promtool.created[0]
+    for line in promtool.created[0].splitlines():
+        if not line.startswith("#"):
+            assert float(line.rsplit(" ", 1)[1]) * 1000 < END - 2 * 3600000
+    assert result["blocks"] == ["01TESTBLOCK000000000000001"]
+    assert (tmp_path / "data" / "01TESTBLOCK000000000000001" / "meta.json").is_file()
+    # the head's part by remote write, one request per record
+    assert len(prometheus.sent) == 2
+    assert cost["points_in_blocks"] + cost["points_sent"] == cost["points"]
+    assert not [p for p in (tmp_path).iterdir() if p.name.startswith(".tcc-fleet-seed-")]
+
+
+def test_seed_in_check_mode_reads_but_writes_nothing(tmp_path):
+    data = persisted(tmp_path, END - 2 * 3600000)
+    prometheus = FakePrometheus(["claude_code_cost_usage_USD_total", "claude_code_token_usage_tokens_total"])
+    promtool = FakePromtool(fleet_lines())
+    result = fleet_seed.seed(COUNTERS, data, 120, 7200, prometheus, promtool, check_mode=True, now=END / 1000.0)
+    assert result["changed"] is True and result["blocks"] == []
+    assert promtool.created == [] and prometheus.sent == []
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["01PERSISTED0000000000000000"]
+
+
+def test_seed_never_seeds_a_record_prometheus_holds(tmp_path):
+    data = persisted(tmp_path, END - 2 * 3600000)
+    prometheus = FakePrometheus(["claude_code_cost_usage_USD_total", "claude_code:cost_usage_USD:fleet_total",
+                                 "claude_code_token_usage_tokens_total", "claude_code:token_usage_tokens:fleet_total"])
+    promtool = FakePromtool(fleet_lines())
+    result = fleet_seed.seed(COUNTERS, data, 120, 7200, prometheus, promtool, now=END / 1000.0)
+    assert result["changed"] is False and promtool.dumped == []
+    assert [entry["reason"] for entry in result["counters"]] == ["Prometheus already holds the record"] * 2
+
+
+def test_seed_leaves_a_counter_without_series_to_its_rule(tmp_path):
+    data = persisted(tmp_path, END - 2 * 3600000)
+    prometheus = FakePrometheus(["claude_code_cost_usage_USD_total"])
+    promtool = FakePromtool(fleet_lines())
+    result = fleet_seed.seed(COUNTERS, data, 120, 7200, prometheus, promtool, now=END / 1000.0)
+    assert promtool.dumped == [(data, ["claude_code_cost_usage_USD_total"])]
+    assert [entry["seeded"] for entry in result["counters"]] == [True, False]
+    assert "no series of claude_code_token_usage_tokens_total" in result["counters"][1]["reason"]
+
+
+def test_seed_without_prometheus(tmp_path):
+    data = str(tmp_path / "data")
+    (tmp_path / "data").mkdir()
+    # a first install: nothing stored, nothing to seed, no change
+    result = fleet_seed.seed(COUNTERS, data, 120, 7200, FakePrometheus(None), FakePromtool([]), now=END / 1000.0)
+    assert result["changed"] is False
+    # nothing stored at all (an empty or missing directory: check mode before the install): no dump
+    promtool = FakePromtool(fleet_lines())
+    result = fleet_seed.seed(COUNTERS, str(tmp_path / "absent"), 120, 7200, FakePrometheus(None), promtool)
+    assert result["changed"] is False and promtool.dumped == []
+    # data but no Prometheus to take the head's part: fail, and write nothing
+    (tmp_path / "data" / "wal").mkdir()
+    (tmp_path / "data" / "wal" / "00000000").write_bytes(b"x")
+    with pytest.raises(fleet_seed.SeedError, match="does not answer.*start Prometheus first"):
+        fleet_seed.seed(COUNTERS, data, 120, 7200, FakePrometheus(None), promtool, now=END / 1000.0)
+    assert promtool.created == [] and [p.name for p in (tmp_path / "data").iterdir()] == ["wal"]
+
+
+def test_feed_many_routes_by_metric_and_skips_the_rest():
+    seeds = {"claude_code_cost_usage_USD_total": fleet_seed.FleetSeed(("model",), END / 1000.0)}
+    lines = fleet_lines()
+    assert fleet_seed.feed_many(iter(lines), seeds) == len(lines)
+    assert seeds["claude_code_cost_usage_USD_total"].series == 2
+    assert seeds["claude_code_cost_usage_USD_total"].samples == 4
+    # a metric whose name is a prefix of another is not mixed up with it
+    seeds = {"claude_code_cost_usage_USD": fleet_seed.FleetSeed(("model",), END / 1000.0)}
+    fleet_seed.feed_many(iter(lines), seeds)
+    assert seeds["claude_code_cost_usage_USD"].series == 0
+
+
+def test_dump_matchers_escape_the_names():
+    assert fleet_seed.dump_matchers(["b_total", "a:x"]) == '{__name__=~"a:x|b_total"}'
+    with pytest.raises(fleet_seed.SeedError):
+        fleet_seed.dump_matchers(['a"}'])
+
+
+def test_shadow_copy_links_the_blocks_and_copies_the_head(tmp_path):
+    data = tmp_path / "data"
+    (data / "01BLOCK" / "chunks").mkdir(parents=True)
+    (data / "01BLOCK" / "meta.json").write_text("{}")
+    (data / "01BLOCK" / "chunks" / "000001").write_bytes(b"chunk")
+    (data / "wal").mkdir()
+    (data / "wal" / "00000003").write_bytes(b"wal")
+    (data / "chunks_head").mkdir()
+    (data / "lock").write_text("")
+    (tmp_path / "sandbox").mkdir()
+    # blocks only: an empty write-ahead log for promtool 2.42
+    (tmp_path / "blocks-only").mkdir()
+    empty = fleet_seed.shadow_copy(str(tmp_path / "blocks-only"), str(tmp_path / "sandbox" / "empty"))
+    assert sorted(p.name for p in __import__("pathlib").Path(empty).iterdir()) == ["wal"]
+    shadow = fleet_seed.shadow_copy(str(data), str(tmp_path / "sandbox" / "data"))
+    names = sorted(str(p.relative_to(shadow)) for p in __import__("pathlib").Path(shadow).rglob("*"))
+    assert names == ["01BLOCK", "01BLOCK/chunks", "01BLOCK/chunks/000001", "01BLOCK/meta.json", "chunks_head", "wal",
+                     "wal/00000003"]
+    # the block's files are the same files; the head's are copies
+    assert (tmp_path / "sandbox" / "data" / "01BLOCK" / "chunks" / "000001").stat().st_ino == \
+        (data / "01BLOCK" / "chunks" / "000001").stat().st_ino
+    assert (tmp_path / "sandbox" / "data" / "wal" / "00000003").stat().st_ino != (data / "wal" / "00000003").stat().st_ino
