@@ -20,6 +20,9 @@ description:
     prices are rendered into the priced panels (as the P(telemetry.claude_code.apply_model_prices#filter) filter
     does), and data source references by the default UIDs V(prometheus) and V(loki) follow O(prometheus_uid) and
     O(loki_uid).
+  - With O(fleet_counters), every target marked C(tccFleet) reads the fleet counters instead (the marker holds
+    that expression): the records of C(claude_code_fleet.yml), which the prometheus role deploys with
+    C(prometheus_fleet_counters).
   - The text has sorted keys and an indent of 2, so the same input always gives the same bytes.
 options:
   _input:
@@ -42,6 +45,10 @@ options:
     description: UID of the Loki data source.
     type: str
     default: loki
+  fleet_counters:
+    description: Whether the totals of the marked targets read the fleet counters.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -64,7 +71,7 @@ import json
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import string_types
 
-from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import apply_prices
+from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import apply_prices, use_fleet_counters
 
 
 def _merge(base, extra):
@@ -87,7 +94,8 @@ def _datasources(node, uids):
             _datasources(value, uids)
 
 
-def provisioned_dashboard(dashboard, prices, overrides=None, prometheus_uid="prometheus", loki_uid="loki"):
+def provisioned_dashboard(dashboard, prices, overrides=None, prometheus_uid="prometheus", loki_uid="loki",
+                          fleet_counters=False):
     """The dashboard's JSON text, ready for Grafana's file provisioning."""
     try:
         doc = json.loads(dashboard) if isinstance(dashboard, string_types) else copy.deepcopy(dict(dashboard))
@@ -101,6 +109,8 @@ def provisioned_dashboard(dashboard, prices, overrides=None, prometheus_uid="pro
         doc = apply_prices(doc, prices)
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError("provisioned_dashboard: cannot render the prices: %s" % exc)
+    if fleet_counters:
+        doc = use_fleet_counters(doc)
     _datasources(doc, {"prometheus": prometheus_uid, "loki": loki_uid})
     return json.dumps(doc, indent=2, sort_keys=True, separators=(",", ": "))
 

@@ -338,6 +338,10 @@ def iter_queries(dashboard: dict, known_datasource_uids=None):
     for item in iter_targets(dashboard, known_datasource_uids):
         if item["expr"] and item["expr"].strip():
             yield item["panel"], item["type"], item["expr"]
+        # the expression the target has with the fleet counters (pricing.use_fleet_counters)
+        fleet = item["target"].get("tccFleet")
+        if isinstance(fleet, str) and fleet.strip():
+            yield item["panel"], item["type"], fleet
 
 
 def iter_datasource_refs(dashboard):

@@ -37,6 +37,8 @@ PRICE_KEYS = {
     "cacheCreation": "cache_write",
 }
 PRICE_PANEL_MARKER = "tccPriced"
+# A target's expression that reads the fleet counters instead (use_fleet_counters).
+FLEET_TARGET_MARKER = "tccFleet"
 
 
 def _num(value):
@@ -298,3 +300,18 @@ def apply_prices(dashboard, prices):
     walk(result.get("panels", []))
     return result
 
+
+def use_fleet_counters(dashboard):
+    """A copy of the dashboard whose targets marked FLEET_TARGET_MARKER read the fleet counters
+    (files/rules/claude_code_fleet.yml): the marker's expression replaces the target's."""
+    result = copy.deepcopy(dashboard)
+
+    def walk(panels):
+        for panel in panels:
+            for target in panel.get("targets", []):
+                if target.get(FLEET_TARGET_MARKER):
+                    target["expr"] = target[FLEET_TARGET_MARKER]
+            walk(panel.get("panels", []))
+
+    walk(result.get("panels", []))
+    return result

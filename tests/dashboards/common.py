@@ -23,6 +23,7 @@ import json
 import os
 import pathlib
 import re
+import subprocess
 import sys
 
 import yaml
@@ -34,6 +35,8 @@ import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
 PRICES = yaml.safe_load((ROOT / "files" / "model_prices.yml").read_text(encoding="utf-8"))["claude_code_model_prices"]
 RULES = ROOT / "files" / "rules" / "claude_code_recording.yml"
 RAW = os.environ.get("TCC_DASHBOARD_RAW") == "1"
+# Build the fleet-counter form of each target (tccFleet, see fleet_total); set by write() itself.
+FLEET = os.environ.get("TCC_DASHBOARD_FLEET") == "1"
 
 PROM = {"type": "prometheus", "uid": "${ds_prometheus}"}
 LOKI = {"type": "loki", "uid": "${ds_loki}"}
@@ -103,13 +106,45 @@ def record_for(selector: str, window: str, by: str = ""):
     return name + (match.group(2) or "")
 
 
-def total(selector: str, window: str = "$__range", by: str = "") -> str:
-    """sum [by (...)] of what the selected counters accrued in the window (a record when one holds it)."""
+def fleet_total(selector: str, by: str = "", window: str = "$__range", offset: str = ""):
+    """What `selector` accrued over the dashboard's range as two reads of its fleet counter, or None.
+
+    The fleet counters (files/rules/claude_code_fleet.yml, prometheus_fleet_counters) hold the
+    totals as of their settling delay L before each evaluation: C - C offset $__range is what
+    accrued in the range ending L ago, whatever the number of sessions. A group the counter did
+    not have at the range's start counts whole.
+    """
+    match = re.fullmatch(r"([A-Za-z_:]+)(\{(.*)\})?", selector)
+    metric, labels = match.group(1), match.group(3) or ""
+    for counted, record, kept in pricing.FLEET_COUNTERS:
+        if counted != metric:
+            continue
+        used = set(re.findall(r"([a-zA-Z_]+)\s*(?:=~|!~|!=|=)", labels))
+        grouped = {x.strip() for x in by.split(",") if x.strip()}
+        if not (used | grouped) <= set(kept):
+            return None
+        sel = record + (match.group(2) or "")
+        grouping = f"sum by ({by})" if by else "sum"
+        end = f"{sel} offset {offset}" if offset else sel
+        start = sel + pricing.window_start(window, offset)
+        return f"({grouping}({end}) - ({grouping}({start}) or {grouping}({end}) * 0))"
+    return None
+
+
+def total(selector: str, window: str = "$__range", by: str = "", offset: str = "") -> str:
+    """sum [by (...)] of what the selected counters accrued in the window (a record when one holds it).
+
+    In the fleet build (FLEET), a total over the dashboard's range, or over a fixed window no
+    record holds, reads the fleet counter."""
     grouping = f" by ({by})" if by else ""
-    recorded = record_for(selector, window, by)
+    recorded = None if offset else record_for(selector, window, by)
+    if FLEET and not recorded:
+        counted = fleet_total(selector, by, window, offset)
+        if counted:
+            return counted
     if recorded:
         return f"sum{grouping}({recorded})"
-    return f"sum{grouping}({summed(selector, window)})"
+    return f"sum{grouping}({summed(selector, window, offset)})"
 
 
 def per_interval(selector: str, by: str, per_seconds: int) -> str:
@@ -360,7 +395,39 @@ def render(board: dict) -> dict:
     return pricing.apply_prices(board, PRICES)
 
 
+FLEET_NOTE = ("\n\nWith the fleet counters (prometheus_fleet_counters and grafana_dashboards_fleet_counters) "
+              "these totals read them instead of every session's series, and end the counters' settling delay "
+              "(2 minutes by default) ago.")
+
+
+def with_fleet(board: dict, fleet_board: dict) -> dict:
+    """The board with a tccFleet marker on every target whose fleet build differs: the expression
+    the grafana role provisions instead when grafana_dashboards_fleet_counters is on
+    (pricing.use_fleet_counters), and a note in the description of every panel that has one."""
+    def walk(panels, fleet_panels):
+        for panel, fleet_panel in zip(panels, fleet_panels):
+            marked = False
+            for item, fleet_item in zip(panel.get("targets", []), fleet_panel.get("targets", [])):
+                if item.get("expr") != fleet_item.get("expr"):
+                    item[pricing.FLEET_TARGET_MARKER] = fleet_item["expr"]
+                    marked = True
+            if marked and panel.get("description"):
+                panel["description"] += FLEET_NOTE
+            walk(panel.get("panels", []), fleet_panel.get("panels", []))
+
+    walk(board.get("panels", []), fleet_board.get("panels", []))
+    return board
+
+
 def write(board: dict, name: str) -> pathlib.Path:
+    """Write the dashboard to files/dashboards/ (in the fleet build, print it for the parent build)."""
+    if FLEET:
+        print(json.dumps(board))
+        return None
+    generator = pathlib.Path(sys.modules["__main__"].__file__).resolve()
+    fleet_board = json.loads(subprocess.run([sys.executable, str(generator)], check=True, capture_output=True, text=True,
+                                            env=dict(os.environ, TCC_DASHBOARD_FLEET="1")).stdout)
+    board = with_fleet(board, fleet_board)
     out = ROOT / "files" / "dashboards" / name
     rendered = render(board)
     out.parent.mkdir(parents=True, exist_ok=True)

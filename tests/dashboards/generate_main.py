@@ -186,7 +186,7 @@ add_row_panels(8, [
                         "7 days.",
          "timeFrom": "7d",
          "targets": [target(f"{total(TOKENS, '7d')} or vector(0)", "A", "This week", instant=True),
-                     target(f"sum({summed(TOKENS, '7d', '7d')}) or vector(0)", "B", "Previous week", instant=True)],
+                     target(f"{total(TOKENS, '7d', offset='7d')} or vector(0)", "B", "Previous week", instant=True)],
          "fieldConfig": field("short", 0), "options": stat_options()}),
 ])
 

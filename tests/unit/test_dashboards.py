@@ -88,11 +88,12 @@ def test_catalog_was_read_from_the_docs():
         assert field in DOC, field
 
 
-def _generated(generator, raw=False):
-    """The dashboard a generator builds (raw: every query on the raw series, no recording rules)."""
+def _built(generator, raw, fleet):
+    """(common, the board) of one build of a generator."""
     directory = str(ROOT / "tests" / "dashboards")
-    saved = os.environ.get("TCC_DASHBOARD_RAW")
+    saved = {name: os.environ.get(name) for name in ("TCC_DASHBOARD_RAW", "TCC_DASHBOARD_FLEET")}
     os.environ["TCC_DASHBOARD_RAW"] = "1" if raw else "0"
+    os.environ["TCC_DASHBOARD_FLEET"] = "1" if fleet else "0"
     sys.path.insert(0, directory)
     try:
         for name in ("common", generator[:-3]):
@@ -100,15 +101,24 @@ def _generated(generator, raw=False):
         spec = importlib.util.spec_from_file_location(generator[:-3], ROOT / "tests" / "dashboards" / generator)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return pricing.apply_prices(module.dashboard, PRICES)
+        return sys.modules["common"], module.dashboard
     finally:
         sys.path.remove(directory)
         for name in ("common", generator[:-3]):
             sys.modules.pop(name, None)
-        if saved is None:
-            os.environ.pop("TCC_DASHBOARD_RAW", None)
-        else:
-            os.environ["TCC_DASHBOARD_RAW"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _generated(generator, raw=False):
+    """The dashboard a generator builds (raw: every query on the raw series, no recording rules),
+    with the fleet build's expressions as tccFleet markers (common.write)."""
+    common, board = _built(generator, raw, False)
+    _common, fleet_board = _built(generator, raw, True)
+    return pricing.apply_prices(common.with_fleet(board, fleet_board), PRICES)
 
 
 def test_every_dashboard_has_a_generator():

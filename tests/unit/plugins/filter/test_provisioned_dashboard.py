@@ -50,3 +50,26 @@ def test_refuses_what_is_not_a_dashboard():
         provisioned_dashboard("{not json", PRICES)
     with pytest.raises(AnsibleFilterError):
         provisioned_dashboard("[1, 2]", PRICES)
+
+
+def test_fleet_counters_swap_only_the_marked_targets():
+    """grafana_dashboards_fleet_counters: each marked target of the main dashboard reads the fleet
+    counters, every other target stays as it was; off, the file's expressions stay."""
+    text = (ROOT / "files" / "dashboards" / "claude-code.json").read_text(encoding="utf-8")
+    plain = json.loads(provisioned_dashboard(text, PRICES))
+    fleet = json.loads(provisioned_dashboard(text, PRICES, fleet_counters=True))
+
+    def targets(board):
+        return [(panel["title"], target) for panel in board["panels"] for target in panel.get("targets", [])]
+
+    swapped = 0
+    for (title, before), (_title, after) in zip(targets(plain), targets(fleet)):
+        if before.get("tccFleet"):
+            swapped += 1
+            assert after["expr"] == before["tccFleet"] != before["expr"], title
+            assert ":fleet_total" in after["expr"] and ":fleet_total" not in before["expr"], title
+        else:
+            assert after == before, title
+    # 12 targets of stats over the time range, the sums of the four that divide by distinct
+    # sessions (the session counts stay), and the two weekly ones
+    assert swapped == 16
