@@ -21,7 +21,7 @@ description:
   - C(claude_code_silence.yml) alerts when a team or user that sent telemetry on each of the last working days
     sends none today, when a collector accepts nothing while it is up, and when a Claude Code version stops
     sending a metric every session sends.
-  - C(claude_code_fleet.yml) records the fleet counters (opt-in, C(prometheus_fleet_counters)): what every Claude
+  - C(claude_code_fleet.yml) records the fleet counters (opt-in, C(prometheus_fleet_counters)), what every Claude
     Code series accrued, summed, as records that only grow, so that a range question is two reads.
   - The collection's C(files/rules/) holds them rendered with the defaults; the prometheus role renders them with
     its C(prometheus_budgets), C(prometheus_people), C(prometheus_calendar_*) and C(prometheus_silence_*) variables.

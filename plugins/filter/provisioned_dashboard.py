@@ -21,7 +21,7 @@ description:
     does), and data source references by the default UIDs V(prometheus) and V(loki) follow O(prometheus_uid) and
     O(loki_uid).
   - With O(fleet_counters), every target marked C(tccFleet) reads the fleet counters instead (the marker holds
-    that expression): the records of C(claude_code_fleet.yml), which the prometheus role deploys with
+    that expression), the records of C(claude_code_fleet.yml), which the prometheus role deploys with
     C(prometheus_fleet_counters).
   - The text has sorted keys and an indent of 2, so the same input always gives the same bytes.
 options:

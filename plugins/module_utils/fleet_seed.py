@@ -291,38 +291,6 @@ def _group_text(by, group):
     return ",".join('{0}="{1}"'.format(name, value) for name, value in zip(by, group) if value)
 
 
-class Prometheus:
-    """The HTTP side of seeding: which names Prometheus holds, and its remote-write receiver."""
-
-    def __init__(self, url, timeout=60):
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-
-    def names(self):
-        """Every metric name Prometheus holds (blocks and head), or None when it does not answer."""
-        from urllib.request import urlopen  # pylint: disable=import-outside-toplevel
-        try:
-            with urlopen(self.url + "/api/v1/label/__name__/values", timeout=self.timeout) as response:
-                return set(json.loads(response.read().decode("utf-8"))["data"])
-        except (OSError, ValueError, KeyError):
-            return None
-
-    def write(self, body):
-        from urllib.request import Request, urlopen  # pylint: disable=import-outside-toplevel
-        from urllib.error import HTTPError  # pylint: disable=import-outside-toplevel
-        request = Request(self.url + "/api/v1/write", data=body, headers={
-            "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
-            "X-Prometheus-Remote-Write-Version": "0.1.0"})
-        try:
-            with urlopen(request, timeout=self.timeout) as response:
-                response.read()
-        except HTTPError as exc:
-            raise SeedError("Prometheus's remote-write receiver ({0}/api/v1/write) refused the history: HTTP {1} {2}".format(
-                self.url, exc.code, exc.read().decode("utf-8", "replace").strip()[:500]))
-        except OSError as exc:
-            raise SeedError("could not send the history to {0}/api/v1/write: {1}".format(self.url, exc))
-
-
 def shadow_copy(data_dir, shadow):
     """A copy of a live data directory for a promtool without --sandbox-dir-root (before 2.49),
     whose dump would replay the write-ahead log into the directory's own chunks_head: the
@@ -414,7 +382,8 @@ def seed(counters, data_dir, settle, detail, prometheus, promtool, check_mode=Fa
     """Seed every fleet counter whose record Prometheus does not hold yet.
 
     ``counters``: [(metric, record, by)]; ``settle``, ``detail`` (the rule's healing window W) in
-    seconds; ``prometheus``: a Prometheus, ``promtool``: a Promtool; ``owner``: (uid, gid) for the
+    seconds; ``prometheus``: an object with ``url``, ``names()`` and ``write(body)``
+    (prometheus_http.PrometheusHttp); ``promtool``: a Promtool; ``owner``: (uid, gid) for the
     blocks moved into ``data_dir``. In check mode the dump and the history are made (read-only),
     nothing is written. Returns {"changed", "counters": [per counter], "persisted_until",
     "blocks": [names]}; raises SeedError.

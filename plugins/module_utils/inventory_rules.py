@@ -268,8 +268,8 @@ def normalise(settings=None):
                             "before), got {0!r}".format(merged["fleet_interval"]))
     if heal < 2 * interval or settle >= heal:
         raise SettingsError("fleet_heal must be at least two fleet_interval and longer than fleet_settle, got "
-                            "{0!r} (interval {1!r}, settle {2!r})".format(merged["fleet_heal"], merged["fleet_interval"],
-                                                                         merged["fleet_settle"]))
+                            "{0!r} (interval {1!r}, settle {2!r})".format(
+                                merged["fleet_heal"], merged["fleet_interval"], merged["fleet_settle"]))
     return merged
 
 

@@ -174,9 +174,8 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.telemetry.claude_code.plugins.module_utils.fleet_seed import (
-    Prometheus, Promtool, SeedError, seed,
-)
+from ansible_collections.telemetry.claude_code.plugins.module_utils.fleet_seed import Promtool, SeedError, seed
+from ansible_collections.telemetry.claude_code.plugins.module_utils.prometheus_http import PrometheusHttp
 from ansible_collections.telemetry.claude_code.plugins.module_utils.inventory_rules import SettingsError, seconds
 from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import FLEET_COUNTERS
 
@@ -209,7 +208,7 @@ def main():
     except (SettingsError, KeyError) as exc:
         module.fail_json(msg="bad option: {0}".format(exc))
     try:
-        result = seed(counters, params["data_dir"], settle, heal, Prometheus(params["url"], params["timeout"]),
+        result = seed(counters, params["data_dir"], settle, heal, PrometheusHttp(params["url"], params["timeout"]),
                       Promtool(params["promtool"]), check_mode=module.check_mode, owner=owner)
     except (SeedError, OSError, ValueError) as exc:
         module.fail_json(msg=str(exc), changed=False)
