@@ -1,4 +1,4 @@
-"""Sessions' series for the fleet counters' seeding test (converge.yml; tests/test_fleet_counters.py).
+"""Sessions' series for the fleet counters' seeding test (converge.yml; tests/test_tsdb_fleet_counters.py).
 
     python3 fleet_sessions.py OUTDIR NOW
 
