@@ -17,7 +17,7 @@ from __future__ import annotations
 from common import (  # pylint: disable=import-error
     per_interval,
     ACCEPTED, ACTIVE, ADDED, CACHE_READ, COST, DECISIONS, FIXED_24H, LINES, LOKI, PROMPT_TOKENS, REMOVED,
-    SERIES_TO_ROWS, TOKENS, Layout, summed, bargauge_options, barchart_options, dashboard as make_dashboard, dashboard_links, field,
+    SERIES_TO_ROWS, TOKENS, Layout, bargauge_options, barchart_options, dashboard as make_dashboard, dashboard_links, field,
     loki_count, pie_options, price_marker, sessions, stat_options, target, thresholds, timeseries_options, total,
     ts_field, unpriced_override, unpriced_target, with_overrides, write,
 )
@@ -153,7 +153,7 @@ add_row_panels(7, [
                         "today.",
          "timeFrom": "now/d",
          "targets": [target(f"{total(TOKENS)} or vector(0)", "A", "Today", instant=True),
-                     target(f"sum({summed(TOKENS, '$__range', '7d')}) or vector(0)", "B", "Same time 7 days ago",
+                     target(f"{total(TOKENS, offset='7d')} or vector(0)", "B", "Same time 7 days ago",
                             instant=True)],
          "fieldConfig": field("short", 0), "options": stat_options()}),
     (9, {"type": "bargauge", "title": "Model Token Efficiency",
