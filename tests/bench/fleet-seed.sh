@@ -9,8 +9,14 @@
 # two reads of the counters (at END). Prints the times and whether the answers are the same;
 # writes JSON to ~/.cache/telemetry.claude_code/bench-fleet-seed/. 127.0.0.1 only.
 #
+# STATS=0 skips those statistics. With DASHBOARD=1, then the whole main dashboard over RANGE (30d) both ways: as shipped (the 24h
+# panels on the recording rules, backfilled around the end as tests/bench/rules-benchmark.sh
+# does; the range totals on the per-session series) and as the grafana role provisions it with
+# grafana_dashboards_fleet_counters (pricing.use_fleet_counters), with
+# tests/bench/rules_bench_query.py (every target timed, the answers compared).
+#
 #   SESSIONS_PER_DAY=1000 tests/bench/fleet-seed.sh
-#   SESSIONS_PER_DAY=10000 RELEASE=forky tests/bench/fleet-seed.sh
+#   SESSIONS_PER_DAY=10000 RELEASE=forky DASHBOARD=1 tests/bench/fleet-seed.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=tests/bench/lib.sh
@@ -65,6 +71,7 @@ wait_http "${URL}/-/ready" "${PIDS[0]}" "${WORK}/prometheus.log"
 OUT_DIR="${CACHE}/bench-fleet-seed"
 mkdir -p "${OUT_DIR}"
 OUT="${OUT_DIR}/result-${SESSIONS_PER_DAY}x${DAYS}-${RELEASE}-$(date -u +%Y%m%dT%H%M%SZ).json"
+if [[ "${STATS:-1}" == 1 ]]; then
 python3 tests/bench/fleet_seed_bench.py query --url "${URL}" --at "${END}" --settle "${SETTLE}" --repeat "${REPEAT}" \
   >"${WORK}/query.json"
 python3 - "${WORK}/query.json" "${WORK}/seed.jsonl" "${OUT}" "${SESSIONS_PER_DAY}" "${RELEASE}" <<'PY'
@@ -80,3 +87,37 @@ print(f"raw {result['raw_total_seconds']} s, counters {result['counter_total_sec
       f"largest relative difference {worst:.2e}; series {'the same' if same else 'DIFFER'}")
 PY
 say "written to ${OUT} (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+fi
+
+[[ "${DASHBOARD:-0}" == 1 ]] || exit 0
+RANGE="${RANGE:-30d}"
+# The recording rules at the end (the shipped 24h panels read them), then Prometheus again on one core.
+t0="$(date +%s.%N)"
+"${PROM_BIN}/promtool" tsdb create-blocks-from rules --start="$((END - 600))" --end="$((END + 120))" --eval-interval=60s \
+  --url="${URL}" --output-dir="${WORK}/rules" files/rules/claude_code_recording.yml >"${WORK}/backfill.log" 2>&1 \
+  || { tail -n 20 "${WORK}/backfill.log" >&2; die "create-blocks-from rules"; }
+say "recording rules backfilled around the end in $(seconds_since "${t0}") s"
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+mv "${WORK}/rules"/* "${WORK}/data/"
+GOMAXPROCS=1 "${PROM_BIN}/prometheus" --config.file="${WORK}/prometheus.yml" --storage.tsdb.path="${WORK}/data" \
+  --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:${PORT}" --log.level=warn \
+  >>"${WORK}/prometheus.log" 2>&1 &
+PIDS=($!)
+wait_http "${URL}/-/ready" "${PIDS[0]}" "${WORK}/prometheus.log"
+python3 - "${WORK}" <<'PY'
+import json, pathlib, sys
+import yaml
+sys.path.insert(0, "plugins/module_utils")
+import pricing
+work = pathlib.Path(sys.argv[1])
+prices = yaml.safe_load(open("files/model_prices.yml", encoding="utf-8"))["claude_code_model_prices"]
+shipped = pricing.apply_prices(json.load(open("files/dashboards/claude-code.json", encoding="utf-8")), prices)
+(work / "shipped.json").write_text(json.dumps(shipped))
+(work / "fleet.json").write_text(json.dumps(pricing.use_fleet_counters(shipped)))
+PY
+DOUT="${OUT_DIR}/dashboard-${SESSIONS_PER_DAY}x${DAYS}-${RELEASE}-${RANGE}-$(date -u +%Y%m%dT%H%M%SZ).json"
+say "the main dashboard over ${RANGE}, as shipped (\"raw\" below) and with the fleet counters (\"shipped\" below):"
+python3 tests/bench/rules_bench_query.py --url "${URL}" --time "${END}" --repeat "${REPEAT}" --range "${RANGE}" \
+  --name claude-code --dashboard "${WORK}/shipped.json" --shipped "${WORK}/fleet.json" --json "${DOUT}" --progress \
+  || say "(rules_bench_query.py: some answers differ; see ${DOUT})"
+say "written to ${DOUT} (load average: $(cut -d' ' -f1-3 /proc/loadavg))"

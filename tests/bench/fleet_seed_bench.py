@@ -28,13 +28,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "plugins" /
 import fleet_seed  # noqa: E402  pylint: disable=wrong-import-position,import-error
 import pricing  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
-# metric -> (record, by): the counters this benchmark seeds
-COUNTERS = {
-    "claude_code_cost_usage_USD_total": ("claude_code:cost_usage_USD:fleet_total", ("model",)),
-    "claude_code_token_usage_tokens_total": ("claude_code:token_usage_tokens:fleet_total", ("model", "type")),
-    "claude_code_lines_of_code_count_total": ("claude_code:lines_of_code_count:fleet_total", ("type",)),
-    "claude_code_code_edit_tool_decision_total": ("claude_code:code_edit_tool_decision:fleet_total", ("decision",)),
-}
+# metric -> (record, by): the counters this benchmark seeds, those of claude_code_fleet.yml
+COUNTERS = {metric: (record, by) for metric, record, by in pricing.FLEET_COUNTERS}
 
 
 def seconds(duration: str) -> int:
