@@ -52,6 +52,11 @@ import os
 import re
 import struct
 
+try:
+    from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import FLEET_SESSIONS_STARTED
+except ImportError:  # the benchmarks and unit tests put plugins/module_utils on sys.path
+    from pricing import FLEET_SESSIONS_STARTED  # pylint: disable=import-error
+
 # A label pair of promtool's dump (Go's strconv.Quote of the value).
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n", "\\t": "\t"}
@@ -115,13 +120,20 @@ class FleetSeed:
             self.samples += 1
             previous = last_value if last_ms is not None and stamp - last_ms <= self.lookback_ms else 0.0
             last_ms, last_value = stamp, value
-            counted = stamp + self.settle_ms  # the first instant the rule counts this sample
-            if counted > self.end_ms or value == previous:
-                continue
-            index = -(-counted // self.grid_ms)
-            buckets[index] = buckets.get(index, 0.0) + value - previous
-            if counted > self.detail_from_ms:
-                changes[counted] = changes.get(counted, 0.0) + value - previous
+            if value != previous:
+                # from the first instant the rule counts this sample
+                self.count(group, stamp + self.settle_ms, value - previous, buckets, changes)
+
+    def count(self, group, counted, delta, buckets=None, changes=None):
+        """Add ``delta`` to the group from the instant ``counted`` (ms) on."""
+        if counted > self.end_ms:
+            return
+        buckets = self.buckets.setdefault(group, {}) if buckets is None else buckets
+        changes = self.changes.setdefault(group, {}) if changes is None else changes
+        index = -(-counted // self.grid_ms)
+        buckets[index] = buckets.get(index, 0.0) + delta
+        if counted > self.detail_from_ms:
+            changes[counted] = changes.get(counted, 0.0) + delta
 
     def feed(self, lines):
         """Every line of ``promtool tsdb dump`` (one metric: the dump lists a series' samples
@@ -161,6 +173,61 @@ class FleetSeed:
                 points.append((instant, value))
             result[group] = points
         return result
+
+
+# The metrics whose samples make a session's episodes (pricing.SESSION_SELECTORS), and the
+# pseudo metric of the sessions' counters in seed()'s list.
+SESSION_METRICS = ("claude_code_cost_usage_USD_total", "claude_code_session_count_total")
+SESSIONS = "sessions"
+
+
+class EpisodeSeed:
+    """The history of the sessions' fleet counters (pricing.fleet_sessions): episodes started and
+    ended. A session's samples (any cost, a session start that is not the agents view) split into
+    episodes where the rule, evaluated every ``step`` seconds, sees a window with data after an
+    hour (``lookback``) without: windows (kS, (k+1)S], a new episode when the window index grows
+    by more than lookback/step. An episode starts when its first sample is ``settle`` old and ends
+    ``lookback`` after its last. (The rule's windows have the phase Prometheus evaluates the group
+    at, the history's are whole multiples of the step: the two split a session differently only
+    where it was idle for between an hour and an hour and a step.)"""
+
+    def __init__(self, end, settle=0, lookback=3600, grid=60, detail=0, step=60):
+        self.started = FleetSeed((), end, settle=settle, lookback=lookback, grid=grid, detail=detail)
+        self.ended = FleetSeed((), end, settle=settle, lookback=lookback, grid=grid, detail=detail)
+        self.step_ms = int(round(step * 1000))
+        self.lookback_ms = int(round(lookback * 1000))
+        self.times = {}  # session_id -> [ms]
+        self.series = 0
+        self.samples = 0
+        self.sessions = 0
+        self.episodes = 0
+
+    def add_series(self, labels, samples):
+        name, session, start_type = label_values(labels, ("__name__", "session_id", "start_type"))
+        if name == "claude_code_session_count_total" and start_type == "agents_view":
+            return
+        stamps = [stamp for stamp, value in samples if value is not None]
+        self.series += 1
+        self.samples += len(stamps)
+        self.times.setdefault(session, []).extend(stamps)
+
+    def finish(self):
+        """Count every episode into the two histories (once, after the whole dump)."""
+        gap = self.lookback_ms // self.step_ms
+        for stamps in self.times.values():
+            stamps = sorted(set(stamps))
+            if not stamps:
+                continue
+            self.sessions += 1
+            windows = [-(-stamp // self.step_ms) - 1 for stamp in stamps]
+            first = 0
+            for index in range(1, len(stamps) + 1):
+                if index == len(stamps) or windows[index] > windows[index - 1] + gap:
+                    self.episodes += 1
+                    self.started.count((), stamps[first] + self.started.settle_ms, 1.0)
+                    self.ended.count((), stamps[index - 1] + self.lookback_ms + self.ended.settle_ms, 1.0)
+                    first = index
+        self.times = {}
 
 
 def openmetrics(record, by, history, extra_labels=None):
@@ -264,25 +331,27 @@ def dump_matchers(metrics):
 
 
 def feed_many(lines, seeds):
-    """Route the lines of one dump of several metrics to their FleetSeed ({metric: seed}); lines
-    of other metrics (promtool 2.42 dumps everything) are skipped. Returns the lines read."""
-    prefixes = dict(('{{__name__="{0}"'.format(metric), seed) for metric, seed in seeds.items())
-    current, target, samples, count = None, None, [], 0
+    """Route the lines of one dump of several metrics to their seeds ({metric: seed or [seeds]},
+    each with add_series); lines of other metrics (promtool 2.42 dumps everything) are skipped.
+    Returns the lines read."""
+    prefixes = dict(('{{__name__="{0}"'.format(metric), seed if isinstance(seed, (list, tuple)) else [seed])
+                    for metric, seed in seeds.items())
+    current, targets, samples, count = None, None, [], 0
     for line in lines:
         if not line.strip():
             continue
         count += 1
         labels, _sep, _rest = line.rpartition("} ")
         if labels != current:
-            if target is not None:
+            for target in targets or ():
                 target.add_series(current + "}", samples)
             current, samples = labels, []
             head = labels.split(",", 1)[0].rstrip("}")
-            target = prefixes.get(head)
-        if target is not None:
+            targets = prefixes.get(head)
+        if targets:
             _labels, value, stamp = parse_dump_line(line)
             samples.append((stamp, value))
-    if target is not None:
+    for target in targets or ():
         target.add_series(current + "}", samples)
     return count
 
@@ -378,67 +447,90 @@ def holds_data(data_dir):
 
 
 def seed(counters, data_dir, settle, detail, prometheus, promtool, check_mode=False, now=None, owner=None,
-         lookback=3600, grid=60):
+         lookback=3600, grid=60, step=60):
     """Seed every fleet counter whose record Prometheus does not hold yet.
 
-    ``counters``: [(metric, record, by)]; ``settle``, ``detail`` (the rule's healing window W) in
-    seconds; ``prometheus``: an object with ``url``, ``names()`` and ``write(body)``
-    (prometheus_http.PrometheusHttp); ``promtool``: a Promtool; ``owner``: (uid, gid) for the
-    blocks moved into ``data_dir``. In check mode the dump and the history are made (read-only),
-    nothing is written. Returns {"changed", "counters": [per counter], "persisted_until",
-    "blocks": [names]}; raises SeedError.
+    ``counters``: [(metric, record, by)], the metric SESSIONS for the sessions' counters
+    (pricing.FLEET_SESSIONS_STARTED and ..._ENDED, seeded together); ``settle``, ``detail`` (the
+    rule's healing window W) and ``step`` (its interval) in seconds; ``prometheus``: an object
+    with ``url``, ``names()`` and ``write(body)`` (prometheus_http.PrometheusHttp); ``promtool``:
+    a Promtool; ``owner``: (uid, gid) for the blocks moved into ``data_dir``. In check mode the
+    dump and the history are made (read-only), nothing is written. Returns {"changed",
+    "counters": [per counter], "persisted_until", "blocks": [names]}; raises SeedError.
     """
     import shutil  # pylint: disable=import-outside-toplevel
     import tempfile  # pylint: disable=import-outside-toplevel
     import time  # pylint: disable=import-outside-toplevel
 
     names = prometheus.names()
-    wanted = [(metric, record, tuple(by)) for metric, record, by in counters
-              if names is None or record not in names]
+    counters = [(metric, record, tuple(by)) for metric, record, by in counters]
     report = dict((record, {"record": record, "metric": metric, "by": list(by), "seeded": False,
                             "reason": "Prometheus already holds the record"})
                   for metric, record, by in counters)
     result = {"changed": False, "counters": [], "persisted_until": None, "blocks": [], "samples_read": 0}
-    if names is None and not holds_data(data_dir):
-        for entry in report.values():
-            entry["reason"] = "Prometheus holds no data yet: the rule starts from zero"
-        result["counters"] = [report[record] for _metric, record, _by in counters]
-        return result
-    if names is not None:
-        for metric, record, by in wanted:
-            if metric not in names:
-                report[record]["reason"] = "no series of {0} yet: the rule starts from zero".format(metric)
-        wanted = [item for item in wanted if item[0] in names]
-    if not wanted:
+
+    def done():
         result["counters"] = [report[record] for _metric, record, _by in counters]
         return result
 
+    if names is None and not holds_data(data_dir):
+        for entry in report.values():
+            entry["reason"] = "Prometheus holds no data yet: the rule starts from zero"
+        return done()
+    session_records = [record for metric, record, _by in counters if metric == SESSIONS]
+    wanted = []
+    for metric, record, by in counters:
+        if names is not None and (record in names or (metric == SESSIONS and set(session_records) & names)):
+            continue  # (the sessions' two counters are seeded together, or not at all)
+        metrics = SESSION_METRICS if metric == SESSIONS else (metric,)
+        if names is not None and not set(metrics) & names:
+            report[record]["reason"] = "no series of {0} yet: the rule starts from zero".format(" or ".join(metrics))
+            continue
+        wanted.append((metric, record, by))
+    if not wanted:
+        return done()
+
     end = time.time() if now is None else now
-    seeds = dict((metric, FleetSeed(by, end, settle=settle, lookback=lookback, grid=grid, detail=detail))
-                 for metric, _record, by in wanted)
+    seeds, consumers = {}, {}
+    for metric, record, by in wanted:
+        if metric == SESSIONS:
+            if SESSIONS not in seeds:
+                seeds[SESSIONS] = EpisodeSeed(end, settle=settle, lookback=lookback, grid=grid, detail=detail, step=step)
+                for name in SESSION_METRICS:
+                    consumers.setdefault(name, []).append(seeds[SESSIONS])
+        else:
+            seeds[metric] = FleetSeed(by, end, settle=settle, lookback=lookback, grid=grid, detail=detail)
+            consumers.setdefault(metric, []).append(seeds[metric])
     work = tempfile.mkdtemp(prefix=".tcc-fleet-seed-", dir=os.path.dirname(os.path.abspath(data_dir)))
     try:
         os.mkdir(os.path.join(work, "sandbox"))
-        result["samples_read"] = promtool.dump(data_dir, [metric for metric, _record, _by in wanted],
-                                               os.path.join(work, "sandbox"), lambda lines: feed_many(lines, seeds))
+        result["samples_read"] = promtool.dump(data_dir, sorted(consumers), os.path.join(work, "sandbox"),
+                                               lambda lines: feed_many(lines, consumers))
+        if SESSIONS in seeds:
+            seeds[SESSIONS].finish()
         boundary = persisted_until(data_dir)
         result["persisted_until"] = boundary
         old_all, recent_all = [], []
         for metric, record, by in wanted:
-            seed_state = seeds[metric]
-            history = seed_state.history()
+            source = seeds[metric]
+            if metric == SESSIONS:
+                history = (source.started if record == FLEET_SESSIONS_STARTED else source.ended).history()
+            else:
+                history = source.history()
             entry = report[record]
-            entry.update({"series": seed_state.series, "samples": seed_state.samples, "groups": len(history),
+            entry.update({"series": source.series, "samples": source.samples, "groups": len(history),
                           "points": sum(len(points) for points in history.values()),
                           "last": dict((_group_text(by, group), points[-1][1]) for group, points in history.items())})
+            if metric == SESSIONS:
+                entry.update({"sessions": source.sessions, "episodes": source.episodes})
             if not history:
-                entry["reason"] = "no sample of {0} counted yet: the rule starts from zero".format(metric)
+                entry["reason"] = "nothing counted yet: the rule starts from zero"
                 continue
             if names is None:
                 raise SeedError(
-                    "Prometheus does not answer at {0}, and {1} holds {2} samples of {3} to seed {4} from: start "
+                    "Prometheus does not answer at {0}, and {1} holds {2} samples to seed {3} from: start "
                     "Prometheus first (the part of the history its head holds goes through its remote-write "
-                    "receiver)".format(prometheus.url, data_dir, seed_state.samples, metric, record))
+                    "receiver)".format(prometheus.url, data_dir, source.samples, record))
             old, recent = split_history(history, boundary)
             entry.update({"seeded": True, "reason": "history written",
                           "points_in_blocks": sum(len(points) for points in old.values()),
@@ -469,5 +561,4 @@ def seed(counters, data_dir, settle, detail, prometheus, promtool, check_mode=Fa
                     prometheus.write(write_request(record, by, recent))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    result["counters"] = [report[record] for _metric, record, _by in counters]
-    return result
+    return done()

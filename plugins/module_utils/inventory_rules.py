@@ -50,9 +50,10 @@ import textwrap
 
 try:
     from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import (
-        FLEET_COUNTERS, accrued, accrued_terms, fleet_counter)
+        FLEET_COUNTERS, FLEET_SESSIONS_ENDED, FLEET_SESSIONS_STARTED, accrued, accrued_terms, fleet_counter, fleet_sessions)
 except ImportError:  # the generators and unit tests put plugins/module_utils on sys.path
-    from pricing import FLEET_COUNTERS, accrued, accrued_terms, fleet_counter  # pylint: disable=import-error
+    from pricing import (  # pylint: disable=import-error
+        FLEET_COUNTERS, FLEET_SESSIONS_ENDED, FLEET_SESSIONS_STARTED, accrued, accrued_terms, fleet_counter, fleet_sessions)
 
 DAY = 86400
 FILES = ("claude_code_budgets.yml", "claude_code_fleet.yml", "claude_code_silence.yml")
@@ -967,6 +968,12 @@ def _fleet(settings):
     for metric, record, by in FLEET_COUNTERS:
         out.record(record, "\n".join(_wrap(fleet_counter(record, metric, ", ".join(by), interval, heal, settle), 100)),
                    ["What every series of {0} accrued, by {1}.".format(metric, ", ".join(by))])
+    for record, comment in (
+            (FLEET_SESSIONS_STARTED, ["Episodes of sessions started: a session's first sample (a cost, or a start that is not",
+                                      "the agents view) after an hour or more without one."]),
+            (FLEET_SESSIONS_ENDED, ["Episodes of sessions ended, counted an hour after their last sample. The sessions",
+                                    "with data in a range (a, b] of an hour or more: started(b) - ended(a + 1h)."])):
+        out.record(record, "\n".join(_wrap(fleet_sessions(record, interval, heal, settle), 100)), comment)
     return out.text()
 
 

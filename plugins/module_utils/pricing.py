@@ -168,35 +168,89 @@ FLEET_COUNTERS = (
 )
 
 
-def fleet_counter(record, selector, by, step, heal, settle=""):
-    """PromQL for a fleet counter: a record that reads its own last value and only ever grows.
+# The sessions' fleet counters (claude_code_fleet.yml): episodes of a session started and ended.
+# An episode is a run of a session's samples with no gap of an hour or more (the dashboards'
+# LOOKBACK). The sessions with data in a range (a, b] of an hour or more are then those started
+# by b and not ended by a: F(b) - E(a), with E read an hour later, when it knows (sessions()
+# of tests/dashboards/common.py). A session idle for more than an hour in the range counts twice.
+FLEET_SESSIONS_STARTED = "claude_code:sessions:fleet_started"
+FLEET_SESSIONS_ENDED = "claude_code:sessions:fleet_ended"
+# What counts as a session's sample: any cost, or a session start that is not the agents view
+# (the dashboards' sessions(): `claude agents` reports its agents' own session ids).
+SESSION_SELECTORS = ("claude_code_cost_usage_USD_total", 'claude_code_session_count_total{start_type!="agents_view"}')
+# In the seeding module's list of counters (fleet_seed.seed): the pseudo metric "sessions".
+FLEET_SESSION_COUNTERS = (("sessions", FLEET_SESSIONS_STARTED, ()), ("sessions", FLEET_SESSIONS_ENDED, ()))
 
-    The rules of claude_code_fleet.yml (inventory_rules, opt-in), the promtool tests and the
-    experiments (roles/prometheus/README.md, "Query cost"; tests/bench/fleet-counter.sh; the
-    faults scenario) render it from here. Evaluated every ``step``:
 
-        C(t) = max(C(t-step) + accrued over (t-step-settle, t-settle],
-                   C(t-heal) + accrued over (t-heal-settle, t-settle])
+def _offset(seconds):
+    return " offset {0}".format(_duration(seconds)) if seconds else ""
 
-    summed ``by`` the given labels, with accrued() per series. The ``step`` term keeps it going
-    (its base is the record's last value within LOOKBACK); the ``heal`` term counts again what
-    arrived late or what evaluations Prometheus missed, for disturbances shorter than ``heal``.
-    With ``settle`` longer than the delivery delay no point is still on its way when a window
-    is read, and the counter equals the sum of the accruals; it never holds more. Each term is
-    one sum over the union of the per-series accruals and its base (their label sets never
-    meet), so each is evaluated once. With no base (a new group), the ``heal`` term is the
-    accrual of the last ``heal``.
+
+def sessions_with_data(window, offset_seconds=0):
+    """One series per session_id with a sample in (t - offset - window, t - offset]."""
+    return "count by (session_id) ({0})".format(" or ".join(
+        "count_over_time({0}[{1}]{2})".format(selector, window, _offset(offset_seconds)) for selector in SESSION_SELECTORS))
+
+
+def episodes_started(window, offset=""):
+    """1 per session whose episode starts in the window: data in it, none in the hour before it."""
+    window_s, offset_s = _seconds(window), _seconds(offset or "0s")
+    return "(({0} unless {1}) * 0 + 1)".format(
+        sessions_with_data(window, offset_s), sessions_with_data(LOOKBACK, window_s + offset_s))
+
+
+def episodes_ended(window, offset=""):
+    """1 per session whose episode ended an hour before the window: its last sample in the
+    window shifted back an hour, none since."""
+    window_s, offset_s = _seconds(window), _seconds(offset or "0s")
+    lookback = _seconds(LOOKBACK)
+    return "(({0} unless {1}) * 0 + 1)".format(
+        sessions_with_data(window, lookback + offset_s), sessions_with_data(LOOKBACK, offset_s))
+
+
+def fleet_record(record, increment, by, step, heal, settle=""):
+    """A record that reads its own last value and only ever grows, by ``increment(window,
+    offset)`` (PromQL: per series, what to add for the window ending ``offset`` before):
+
+        C(t) = max(C(t-step) + increment over (t-step-settle, t-settle],
+                   C(t-heal) + increment over (t-heal-settle, t-settle])
+
+    summed ``by`` the given labels. The ``step`` term keeps it going (its base is the record's
+    last value within LOOKBACK); the ``heal`` term counts again what arrived late or what
+    evaluations Prometheus missed, for disturbances shorter than ``heal``. Each term is one sum
+    over the union of the increments and its base (their label sets never meet), so each is
+    evaluated once. With no base (a new group), the ``heal`` term is the increment of the last
+    ``heal``.
     """
     offset = settle if _seconds(settle) else ""
 
     def term(window, base):
         return 'label_replace(sum by ({0}) ({1} or {2}), "{3}", "{4}", "", "")'.format(
-            by, accrued(selector, window, offset), base, TERM_LABEL, window)
+            by, increment(window, offset), base, TERM_LABEL, window)
 
     return "max by ({0}) ({1} or {2})".format(
         by,
         term(step, "last_over_time({0}[{1}] offset {2})".format(record, LOOKBACK, step)),
         term(heal, "({0} offset {1})".format(record, heal)))
+
+
+def fleet_counter(record, selector, by, step, heal, settle=""):
+    """PromQL for a fleet counter: what every series of ``selector`` accrued, summed ``by`` the
+    given labels, as a record that only grows (fleet_record, with accrued() per series).
+
+    The rules of claude_code_fleet.yml (inventory_rules, opt-in), the promtool tests and the
+    experiments (roles/prometheus/README.md, "Query cost"; tests/bench/fleet-counter.sh; the
+    faults scenario) render it from here. With ``settle`` longer than the delivery delay no
+    point is still on its way when a window is read, and the counter equals the sum of the
+    accruals; it never holds more.
+    """
+    return fleet_record(record, lambda window, offset: accrued(selector, window, offset), by, step, heal, settle)
+
+
+def fleet_sessions(record, step, heal, settle=""):
+    """PromQL for the sessions' fleet counters: FLEET_SESSIONS_STARTED or FLEET_SESSIONS_ENDED."""
+    increment = episodes_started if record == FLEET_SESSIONS_STARTED else episodes_ended
+    return fleet_record(record, increment, "", step, heal, settle)
 
 
 def _quoted(regex):

@@ -66,6 +66,10 @@ options:
     description: The rule's healing window W, a Prometheus duration such as C(2h).
     type: str
     default: 2h
+  interval:
+    description: The rule's evaluation interval (the sessions' counters split a session's samples by its windows).
+    type: str
+    default: 1m
   owner:
     description: The user that owns the blocks moved into O(data_dir) (the one Prometheus runs as).
     type: str
@@ -77,6 +81,9 @@ options:
   counters:
     description:
       - The counters. Left out, the collection's own (those of C(claude_code_fleet.yml)).
+      - The metric V(sessions) stands for the sessions' two counters (C(claude_code:sessions:fleet_started) and
+        C(claude_code:sessions:fleet_ended), episodes of sessions started and ended), made from the samples of
+        C(claude_code_cost_usage_USD_total) and C(claude_code_session_count_total) and seeded together.
     type: list
     elements: dict
     suboptions:
@@ -177,7 +184,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.telemetry.claude_code.plugins.module_utils.fleet_seed import Promtool, SeedError, seed
 from ansible_collections.telemetry.claude_code.plugins.module_utils.prometheus_http import PrometheusHttp
 from ansible_collections.telemetry.claude_code.plugins.module_utils.inventory_rules import SettingsError, seconds
-from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import FLEET_COUNTERS
+from ansible_collections.telemetry.claude_code.plugins.module_utils.pricing import FLEET_COUNTERS, FLEET_SESSION_COUNTERS
 
 
 def argument_spec():
@@ -187,6 +194,7 @@ def argument_spec():
         url=dict(type="str", default="http://127.0.0.1:9090"),
         settle=dict(type="str", default="2m"),
         heal=dict(type="str", default="2h"),
+        interval=dict(type="str", default="1m"),
         owner=dict(type="str", default="prometheus"),
         group=dict(type="str", default="prometheus"),
         counters=dict(type="list", elements="dict", options=dict(
@@ -201,15 +209,15 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     counters = ([(item["metric"], item["record"], tuple(item["by"])) for item in params["counters"]]
-                if params["counters"] else list(FLEET_COUNTERS))
+                if params["counters"] else list(FLEET_COUNTERS) + list(FLEET_SESSION_COUNTERS))
     try:
-        settle, heal = seconds(params["settle"]), seconds(params["heal"])
+        settle, heal, interval = seconds(params["settle"]), seconds(params["heal"]), seconds(params["interval"])
         owner = (pwd.getpwnam(params["owner"]).pw_uid, grp.getgrnam(params["group"]).gr_gid)
     except (SettingsError, KeyError) as exc:
         module.fail_json(msg="bad option: {0}".format(exc))
     try:
         result = seed(counters, params["data_dir"], settle, heal, PrometheusHttp(params["url"], params["timeout"]),
-                      Promtool(params["promtool"]), check_mode=module.check_mode, owner=owner)
+                      Promtool(params["promtool"]), check_mode=module.check_mode, owner=owner, step=interval)
     except (SeedError, OSError, ValueError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     if module._diff:

@@ -7,7 +7,8 @@ writes, for Unix time NOW (whole seconds):
   openmetrics` (blocks older than Prometheus's head, as a server that has run for days holds);
 - recent.bin: a remote-write request of sessions 50 to 10 minutes before NOW (into the head);
 - expected.json: what each fleet counter must hold, per group, at whole minutes: every sample
-  whose timestamp is at least L (2m, the role's default) before, by what it added to its series.
+  whose timestamp is at least L (2m, the role's default) before, by what it added to its series;
+  the sessions started L after their first sample, and ended an hour after their last.
 
 Cost by model and tokens by model and type, in the shape the collector pushes (one series per
 session, job claude-code); model names from Claude Code's own catalog (docs/telemetry.md). No
@@ -26,6 +27,7 @@ MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5-20251001")
 COST = "claude_code_cost_usage_USD_total"
 TOKENS = "claude_code_token_usage_tokens_total"
 RECORDS = {COST: "claude_code:cost_usage_USD:fleet_total", TOKENS: "claude_code:token_usage_tokens:fleet_total"}
+STARTED, ENDED = "claude_code:sessions:fleet_started", "claude_code:sessions:fleet_ended"
 
 
 def sessions(now):
@@ -47,8 +49,17 @@ def sessions(now):
 
 
 def expected(series, instants):
-    """{record: {instant: {group text: value}}}: each sample counted SETTLE after its timestamp."""
+    """{record: {instant: {group text: value}}}: each sample counted SETTLE after its timestamp;
+    each session (one episode here) started SETTLE after its first sample, ended an hour after
+    its last."""
     out = {}
+    for metric, labels, samples in series:
+        if metric != COST:
+            continue
+        for instant in instants:
+            for record, at in ((STARTED, samples[0][0] + SETTLE * 1000), (ENDED, samples[-1][0] + (3600 + SETTLE) * 1000)):
+                slot = out.setdefault(record, {}).setdefault(str(instant), {})
+                slot[""] = slot.get("", 0.0) + (1.0 if at <= instant * 1000 else 0.0)
     for metric, labels, samples in series:
         by = ("model",) if metric == COST else ("model", "type")
         group = ",".join('{0}="{1}"'.format(name, labels[name]) for name in by)

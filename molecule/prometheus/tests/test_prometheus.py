@@ -241,4 +241,3 @@ def test_claude_code_rules_rendered_by_the_role(host):
     assert jobs == {"prometheus"}, jobs
     alerts = json.loads(host.check_output("curl -fsS http://127.0.0.1:9090/api/v1/alerts"))["data"]["alerts"]
     assert not [a for a in alerts if a["labels"]["alertname"] == "ClaudeCodeScrapeJobAbsent"], alerts
-

@@ -18,7 +18,8 @@ import time
 
 FLEET_EXPECTED = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "fleet" / "expected.json"
 FLEET_BY = {"claude_code:cost_usage_USD:fleet_total": ("model",),
-            "claude_code:token_usage_tokens:fleet_total": ("model", "type")}
+            "claude_code:token_usage_tokens:fleet_total": ("model", "type"),
+            "claude_code:sessions:fleet_started": (), "claude_code:sessions:fleet_ended": ()}
 
 
 def _query_at(host, expr, at=None):
@@ -70,6 +71,10 @@ def test_fleet_counters_go_on_from_the_history(host):
         assert got.keys() == want.keys() and all(abs(got[g] - v) <= 1e-9 * v for g, v in want.items()), (got, want)
         resets = _query_at(host, f"resets({record}[8h])")
         assert resets and all(float(r["value"][1]) == 0 for r in resets), resets
+    # every session has started; the six of 6 to 4 hours ago have ended, the six of the last 50
+    # minutes not yet (an hour after their last sample)
+    assert _fleet_values(host, "claude_code:sessions:fleet_started") == {"": 12.0}
+    assert _fleet_values(host, "claude_code:sessions:fleet_ended") == {"": 6.0}
     for record in ("claude_code:lines_of_code_count:fleet_total", "claude_code:code_edit_tool_decision:fleet_total",
                    "claude_code:active_time_seconds:fleet_total"):
         assert _query_at(host, record) == [], record

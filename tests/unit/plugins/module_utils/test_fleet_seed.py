@@ -419,3 +419,85 @@ def test_shadow_copy_links_the_blocks_and_copies_the_head(tmp_path):
     assert (tmp_path / "sandbox" / "data" / "01BLOCK" / "chunks" / "000001").stat().st_ino == \
         (data / "01BLOCK" / "chunks" / "000001").stat().st_ino
     assert (tmp_path / "sandbox" / "data" / "wal" / "00000003").stat().st_ino != (data / "wal" / "00000003").stat().st_ino
+
+
+# ------------------------------------------------------------------------ the sessions' counters
+
+def sessions_rule(sessions_stamps, times, step, settle, lookback=3600000):
+    """Started and ended at each time, as the rule counts them (windows (t-w, t], Prometheus 3)."""
+    def has(stamps, start, end):
+        return any(start < stamp <= end for stamp in stamps)
+
+    started, ended, out = 0, 0, []
+    for evaluation in times:
+        end = evaluation - settle
+        for stamps in sessions_stamps:
+            if has(stamps, end - step, end) and not has(stamps, end - step - lookback, end - step):
+                started += 1
+            if has(stamps, end - step - lookback, end - lookback) and not has(stamps, end - lookback, end):
+                ended += 1
+        out.append((started, ended))
+    return out
+
+
+@pytest.mark.parametrize("seed_number", range(4))
+def test_the_sessions_history_is_what_the_rule_counts(seed_number):
+    rng = random.Random(seed_number)
+    start, end = 1767225600000, 1767225600000 + 12 * 3600000
+    sessions_stamps = []
+    for _number in range(40):
+        stamps, at = [], rng.randrange(start, start + 8 * 3600000)
+        for _episode in range(rng.choice([1, 1, 2, 3])):
+            for _sample in range(rng.randrange(1, 12)):
+                stamps.append(at)
+                at += rng.randrange(1000, 10 * MIN)
+            at += rng.choice([59 * MIN, 61 * MIN, 90 * MIN, 3 * 3600000, rng.randrange(1, 70) * MIN])
+        sessions_stamps.append([stamp for stamp in stamps if stamp < end])
+    episodes = fleet_seed.EpisodeSeed(end / 1000.0, settle=120, detail=7200)
+    for number, stamps in enumerate(sessions_stamps):
+        # each session's samples split over a cost series and a session-start series
+        cost = [(stamp, 1.0) for stamp in stamps[::2]]
+        starts = [(stamp, 1.0) for stamp in stamps[1::2]]
+        episodes.add_series('{{__name__="claude_code_cost_usage_USD_total", model="m", session_id="s{0}"}}'.format(number), cost)
+        episodes.add_series('{{__name__="claude_code_session_count_total", session_id="s{0}", start_type="fresh"}}'.format(number),
+                            starts)
+    # the agents view is not a session
+    episodes.add_series('{__name__="claude_code_session_count_total", session_id="agents", start_type="agents_view"}',
+                        [(start + MIN, 1.0)])
+    episodes.finish()
+    started, ended = episodes.started.history()[()], episodes.ended.history()[()]
+    times = list(range(start, end + 1, MIN))
+    expected = sessions_rule(sessions_stamps, times, MIN, 2 * MIN)
+
+    def at(points, instant):
+        index = bisect.bisect_right([stamp for stamp, _value in points], instant) - 1
+        return points[index][1] if index >= 0 else 0.0
+
+    for instant, (want_started, want_ended) in zip(times, expected):
+        assert (at(started, instant), at(ended, instant)) == (want_started, want_ended), instant
+    assert episodes.sessions == 40 and episodes.episodes >= expected[-1][0] >= expected[-1][1]
+    assert expected[-1][0] > 40, "some sessions must have had several episodes"
+
+
+def test_seed_writes_the_sessions_counters_together(tmp_path):
+    data = persisted(tmp_path, END - 2 * 3600000)
+    lines = fleet_lines() + [
+        dump_line({"__name__": "claude_code_session_count_total", "session_id": "c", "start_type": "fresh"}, 1, END - 30 * MIN),
+        dump_line({"__name__": "claude_code_session_count_total", "session_id": "v", "start_type": "agents_view"}, 1,
+                  END - 30 * MIN)]
+    sessions = [("sessions", "claude_code:sessions:fleet_started", ()), ("sessions", "claude_code:sessions:fleet_ended", ())]
+    prometheus = FakePrometheus(["claude_code_cost_usage_USD_total", "claude_code_session_count_total"])
+    promtool = FakePromtool(sorted(lines))
+    result = fleet_seed.seed(COUNTERS[:1] + sessions, data, 120, 7200, prometheus, promtool, now=END / 1000.0)
+    cost, started, ended = result["counters"]
+    assert promtool.dumped == [(data, ["claude_code_cost_usage_USD_total", "claude_code_session_count_total"])]
+    # a (4 h ago), b (10 min ago), c (30 min ago; the agents view is not a session), once each;
+    # a's episode ended an hour after its last sample
+    assert started["last"] == {"": 3.0} and ended["last"] == {"": 1.0}
+    assert started["sessions"] == 3 and started["episodes"] == 3
+    assert cost["seeded"] and started["seeded"] and ended["seeded"]
+    # Prometheus holds one of the two: neither is seeded again
+    prometheus = FakePrometheus(["claude_code_cost_usage_USD_total", "claude_code_session_count_total",
+                                 "claude_code:sessions:fleet_ended"])
+    again = fleet_seed.seed(sessions, data, 120, 7200, prometheus, FakePromtool(sorted(lines)), now=END / 1000.0)
+    assert again["changed"] is False and [entry["seeded"] for entry in again["counters"]] == [False, False]

@@ -102,12 +102,17 @@ def test_seeds_once_from_a_real_data_directory(tmp_path, prometheus, promtool):
     assert cost["record"] == "claude_code:cost_usage_USD:fleet_total" and cost["seeded"]
     assert cost["samples"] == 10
     assert cost["last"] == {'model="claude-sonnet-4-5"': 2.5, 'model="claude-haiku-4-5-20251001"': 2.5}
-    assert [entry["seeded"] for entry in result["counters"][1:]] == [False] * 4
+    assert [entry["seeded"] for entry in result["counters"][1:5]] == [False] * 4
+    # the sessions' counters, from the same dump: two sessions, each one episode, both ended
+    started, ended = result["counters"][5:]
+    assert started["record"] == "claude_code:sessions:fleet_started" and started["seeded"] and ended["seeded"]
+    assert started["last"] == {"": 2.0} and ended["last"] == {"": 2.0}
     # everything before the end of the sessions' blocks went into blocks, the rest to the receiver
     assert result["persisted_until"] is not None and result["blocks"]
     assert cost["points_in_blocks"] + cost["points_sent"] == cost["points"]
     assert cost["points_in_blocks"] > 0 and cost["points_sent"] > 0
-    assert [(path, encoding) for path, encoding, _body in StandIn.writes] == [("/api/v1/write", "snappy")]
+    # one request per record seeded (each history goes on to the end, in the head's time)
+    assert [(path, encoding) for path, encoding, _body in StandIn.writes] == [("/api/v1/write", "snappy")] * 3
     assert not [name for name in os.listdir(str(tmp_path)) if name.startswith(".tcc-fleet-seed-")]
 
     # the history's blocks, dumped back: whole minutes before the head, never going down
@@ -127,7 +132,8 @@ def test_seeds_once_from_a_real_data_directory(tmp_path, prometheus, promtool):
     assert sum(len(series) for series in points.values()) == cost["points_in_blocks"]
 
     # Prometheus now holds the record: nothing to do
-    StandIn.names.append("claude_code:cost_usage_USD:fleet_total")
+    StandIn.names += ["claude_code:cost_usage_USD:fleet_total", "claude_code:sessions:fleet_started",
+                      "claude_code:sessions:fleet_ended"]
     again = run_module(args, module=prometheus_fleet_seed)
     assert again["changed"] is False and again["counters"][0]["reason"] == "Prometheus already holds the record"
 
