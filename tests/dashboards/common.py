@@ -166,6 +166,11 @@ def sessions(window: str = "$__range") -> str:
     """
     if not RAW and window in SESSION_RECORDS:
         return f"sum({SESSION_RECORDS[window]})"
+    if FLEET and window == "$__range":
+        # the sessions' fleet counters (pricing.fleet_sessions): episodes started by the range's
+        # end and not ended by its start, the ended count read an hour later, when it knows
+        ended = f"last_over_time({pricing.FLEET_SESSIONS_ENDED}[1h] @ ${{__from:date:seconds}} offset -1h)"
+        return f"(sum({pricing.FLEET_SESSIONS_STARTED}) - (sum({ended}) or vector(0)))"
     return (f"count(count by (session_id) (count_over_time({COST}[{window}]) "
             f"or count_over_time({SESSIONS}{{{NOT_AGENTS_VIEW}}}[{window}])))")
 
@@ -398,6 +403,8 @@ def render(board: dict) -> dict:
 FLEET_NOTE = ("\n\nWith the fleet counters (prometheus_fleet_counters and grafana_dashboards_fleet_counters) "
               "these totals read them instead of every session's series, and end the counters' settling delay "
               "(2 minutes by default) ago.")
+FLEET_SESSIONS_NOTE = (" The sessions are then counted as episodes: a session idle for an hour or more within the "
+                       "range counts once per episode, and a range under an hour counts the sessions of the last hour.")
 
 
 def with_fleet(board: dict, fleet_board: dict) -> dict:
@@ -413,6 +420,9 @@ def with_fleet(board: dict, fleet_board: dict) -> dict:
                     marked = True
             if marked and panel.get("description"):
                 panel["description"] += FLEET_NOTE
+                if any(pricing.FLEET_SESSIONS_STARTED in item.get(pricing.FLEET_TARGET_MARKER, "")
+                       for item in panel.get("targets", [])):
+                    panel["description"] += FLEET_SESSIONS_NOTE
             walk(panel.get("panels", []), fleet_panel.get("panels", []))
 
     walk(board.get("panels", []), fleet_board.get("panels", []))

@@ -4,6 +4,8 @@
   stack-health panels that read Loki's own series (no Loki runs here; they are named in the
   output), and the main dashboard's cost and token stat panels equal Claude Code's own totals
   (its --output-format json) within 0.1 %.
+- The dashboards as the grafana role provisions them: site.yml turned their fleet-counter forms on
+  (the backend's prometheus_fleet_counters), and those totals equal Claude Code's own too.
 - Loki cannot run here (no binary can be had), so the Loki panels are checked one step earlier:
   the collector's log export, recorded by a STAND-IN FOR LOKI (tests/claude/otlp_capture.py on
   Loki's address, started by prepare.yml; it is not Loki), must carry every field the LogQL
@@ -220,6 +222,51 @@ def test_token_panels_equal_claude_codes_totals(host, sessions):  # pylint: disa
     for model in {m for s in sessions for m in s["modelUsage"]}:
         expected = sum(s["modelUsage"][model][k] for s in sessions if model in s["modelUsage"] for k in keys)
         _close(by_model.get(model, 0.0), expected, f"Token Distribution by Model 24h [{model}]")
+
+
+# ---------------------------------------------------------------------------- the fleet counters
+
+def _provisioned(host, name):
+    """A dashboard as the grafana role wrote it for Grafana's file provisioning."""
+    return json.loads(host.file(f"/etc/grafana/dashboards/{name}").content_string)
+
+
+def _fleet_targets(dashboard):
+    return [(p["title"], t["refId"]) for p in _panels(dashboard) for t in p.get("targets", [])
+            if ":fleet_total" in t.get("expr", "")]
+
+
+def test_provisioned_dashboards_read_the_fleet_counters_and_equal_claude_codes_totals(host, sessions):  # pylint: disable=redefined-outer-name
+    """site.yml set grafana_dashboards_fleet_counters from the backend's prometheus_fleet_counters:
+    the provisioned main and overview dashboards read the counters (every marked target), and
+    their totals equal Claude Code's own once the counters have settled (L = 20 s here)."""
+    main, overview = _provisioned(host, "claude-code.json"), _provisioned(host, "claude-code-overview.json")
+    marked = {name: sum(1 for p in _panels(d) for t in p.get("targets", []) if t.get("tccFleet"))
+              for name, d in (("main", DASHBOARD), ("overview", DASHBOARDS["claude-code-overview.json"]))}
+    reading = {"main": _fleet_targets(main), "overview": _fleet_targets(overview)}
+    print(f"\nprovisioned targets reading the fleet counters: main {len(reading['main'])} of {marked['main']} marked, "
+          f"overview {len(reading['overview'])} of {marked['overview']} marked")
+    assert len(reading["main"]) == marked["main"] == 17 and len(reading["overview"]) == marked["overview"]
+    total = sum(s["total_cost_usd"] for s in sessions)
+    keys = ("inputTokens", "outputTokens", "cacheReadInputTokens", "cacheCreationInputTokens")
+    tokens = sum(u[k] for s in sessions for u in s["modelUsage"].values() for k in keys)
+    # the counters hold what arrived L before their last evaluation
+    deadline = time.time() + 120
+    while abs(_value(host, "Total Cost Today", dashboard=main) - total) > 0.001 * total and time.time() < deadline:
+        time.sleep(5)
+    _close(_value(host, "Total Cost Today", dashboard=main), total, "fleet: Total Cost Today")
+    _close(_value(host, "Cost Forecast", "A", dashboard=main), 24 * total, "fleet: Cost Forecast (daily, 1h range)")
+    _close(_value(host, "Cost Forecast", "B", dashboard=main), 30 * 24 * total, "fleet: Cost Forecast (monthly)")
+    per_session = total / len({s["session_id"] for s in sessions})
+    _close(_value(host, "Average Cost / Session", dashboard=main), per_session, "fleet: Average Cost / Session")
+    _close(_value(host, "Average Session Metrics", "A", dashboard=main), per_session, "fleet: Average Session Metrics")
+    _close(_value(host, "Total Tokens Today", dashboard=main), tokens, "fleet: Total Tokens Today")
+    _close(_value(host, "Weekly Total Token Usage", dashboard=main), tokens, "fleet: Weekly Total Token Usage")
+    for title in ("Cost", "Cost This Week", "Cost This Month"):
+        _close(_value(host, title, dashboard=overview), total, f"fleet: Overview: {title}")
+    # the counters never went down
+    resets = _instant(host, "resets(claude_code:cost_usage_USD:fleet_total[1h])")
+    assert resets and all(float(r["value"][1]) == 0 for r in resets), resets
 
 
 # ---------------------------------------------------------------------------- Loki panels
