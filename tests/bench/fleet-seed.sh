@@ -57,6 +57,18 @@ open(path, "w", encoding="utf-8").write("\n".join(lines[:-1] + [json.dumps(last)
 PY
   rm -f "${WORK}/seed/${metric}.om"
 done
+# The sessions' counters: one dump of the cost and session metrics.
+t0="$(date +%s.%N)"
+"${PROM_BIN}/promtool" tsdb dump --sandbox-dir-root="${WORK}/sandbox" \
+  --match='{__name__=~"claude_code_cost_usage_USD_total|claude_code_session_count_total"}' "${WORK}/data" \
+  | python3 tests/bench/fleet_seed_bench.py seed-sessions "${END}" --settle "${SETTLE}" --detail "${DETAIL}" \
+    >"${WORK}/seed/sessions.om" 2>>"${WORK}/seed.jsonl"
+dumped="$(seconds_since "${t0}")"
+t0="$(date +%s.%N)"
+"${PROM_BIN}/promtool" tsdb create-blocks-from openmetrics --max-block-duration=54h \
+  "${WORK}/seed/sessions.om" "${WORK}/blocks" >"${WORK}/blocks.log" 2>&1 || { cat "${WORK}/blocks.log" >&2; die "create-blocks"; }
+say "sessions: dump and history ${dumped} s, blocks $(seconds_since "${t0}") s; $(tail -n1 "${WORK}/seed.jsonl")"
+rm -f "${WORK}/seed/sessions.om"
 say "seeded blocks: $(du -sh "${WORK}/blocks" | cut -f1)"
 mv "${WORK}/blocks"/* "${WORK}/data/"
 

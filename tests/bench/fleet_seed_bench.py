@@ -118,6 +118,26 @@ def query(args):
     print()
 
 
+def seed_sessions(args):
+    """The sessions' counters (episodes started and ended) from a dump of the cost and session metrics."""
+    started = time.perf_counter()
+    episodes = fleet_seed.EpisodeSeed(args.end, settle=seconds(args.settle), detail=seconds(args.detail))
+    fleet_seed.feed_many(sys.stdin, {metric: episodes for metric in fleet_seed.SESSION_METRICS})
+    episodes.finish()
+    points = 0
+    for record, part in ((pricing.FLEET_SESSIONS_STARTED, episodes.started), (pricing.FLEET_SESSIONS_ENDED, episodes.ended)):
+        history = part.history()
+        for line in fleet_seed.openmetrics(record, (), history):
+            if line != "# EOF\n":
+                sys.stdout.write(line)
+                points += 1
+    sys.stdout.write("# EOF\n")
+    json.dump({"metric": "sessions", "series": episodes.series, "samples": episodes.samples, "sessions": episodes.sessions,
+               "episodes": episodes.episodes, "points": points - 2, "seconds": round(time.perf_counter() - started, 3)},
+              sys.stderr)
+    sys.stderr.write("\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +147,11 @@ def main():
     p.add_argument("--settle", default="2m")
     p.add_argument("--detail", default="2h")
     p.set_defaults(func=seed)
+    p = sub.add_parser("seed-sessions")
+    p.add_argument("end", type=float)
+    p.add_argument("--settle", default="2m")
+    p.add_argument("--detail", default="2h")
+    p.set_defaults(func=seed_sessions)
     p = sub.add_parser("query")
     p.add_argument("--url", required=True)
     p.add_argument("--at", type=float, required=True)
