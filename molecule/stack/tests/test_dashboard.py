@@ -232,8 +232,9 @@ def _provisioned(host, name):
 
 
 def _fleet_targets(dashboard):
+    """The targets whose expression is their fleet form (the marker holds it: pricing.use_fleet_counters)."""
     return [(p["title"], t["refId"]) for p in _panels(dashboard) for t in p.get("targets", [])
-            if ":fleet_total" in t.get("expr", "")]
+            if t.get("tccFleet") and t.get("expr") == t["tccFleet"]]
 
 
 def test_provisioned_dashboards_read_the_fleet_counters_and_equal_claude_codes_totals(host, sessions):  # pylint: disable=redefined-outer-name
