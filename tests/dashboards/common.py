@@ -106,13 +106,15 @@ def record_for(selector: str, window: str, by: str = ""):
     return name + (match.group(2) or "")
 
 
-def fleet_total(selector: str, by: str = "", window: str = "$__range", offset: str = ""):
+def fleet_total(selector: str, by: str = "", window: str = "$__range", offset: str = "", new_groups: bool = True):
     """What `selector` accrued over the dashboard's range as two reads of its fleet counter, or None.
 
     The fleet counters (files/rules/claude_code_fleet.yml, prometheus_fleet_counters) hold the
     totals as of their settling delay L before each evaluation: C - C offset $__range is what
-    accrued in the range ending L ago, whatever the number of sessions. A group the counter did
-    not have at the range's start counts whole.
+    accrued in the range ending L ago, whatever the number of sessions. A read in the past takes
+    the counter's last value in the hour before (LOOKBACK), so that an instant when Prometheus was
+    down reads the value before the outage rather than nothing. With `new_groups`, a group the
+    counter did not have then counts whole (it started in the window).
     """
     match = re.fullmatch(r"([A-Za-z_:]+)(\{(.*)\})?", selector)
     metric, labels = match.group(1), match.group(3) or ""
@@ -125,8 +127,10 @@ def fleet_total(selector: str, by: str = "", window: str = "$__range", offset: s
             return None
         sel = record + (match.group(2) or "")
         grouping = f"sum by ({by})" if by else "sum"
-        end = f"{sel} offset {offset}" if offset else sel
-        start = sel + pricing.window_start(window, offset)
+        end = f"last_over_time({sel}[{pricing.LOOKBACK}] offset {offset})" if offset else sel
+        start = f"last_over_time({sel}[{pricing.LOOKBACK}]{pricing.window_start(window, offset)})"
+        if not new_groups:
+            return f"({grouping}({end}) - {grouping}({start}))"
         return f"({grouping}({end}) - ({grouping}({start}) or {grouping}({end}) * 0))"
     return None
 
@@ -155,6 +159,12 @@ def per_interval(selector: str, by: str, per_seconds: int) -> str:
     What accrued in each step ($__interval) divided by the step is exact. Panels using it set a
     minimum interval of 1m.
     """
+    if FLEET:
+        # the fleet counter's growth over each step (two reads of it a step; no point where the
+        # step's start has no value, rather than the whole counter at once)
+        counted = fleet_total(selector, by, "$__interval", new_groups=False)
+        if counted:
+            return f"{counted} * {per_seconds * 1000} / $__interval_ms"
     return f"sum by ({by}) ({acc(selector, '$__interval')}) * {per_seconds * 1000} / $__interval_ms"
 
 

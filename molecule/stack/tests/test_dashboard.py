@@ -247,7 +247,7 @@ def test_provisioned_dashboards_read_the_fleet_counters_and_equal_claude_codes_t
     reading = {"main": _fleet_targets(main), "overview": _fleet_targets(overview)}
     print(f"\nprovisioned targets reading the fleet counters: main {len(reading['main'])} of {marked['main']} marked, "
           f"overview {len(reading['overview'])} of {marked['overview']} marked")
-    assert len(reading["main"]) == marked["main"] == 17 and len(reading["overview"]) == marked["overview"]
+    assert len(reading["main"]) == marked["main"] == 20 and len(reading["overview"]) == marked["overview"]
     total = sum(s["total_cost_usd"] for s in sessions)
     keys = ("inputTokens", "outputTokens", "cacheReadInputTokens", "cacheCreationInputTokens")
     tokens = sum(u[k] for s in sessions for u in s["modelUsage"].values() for k in keys)
@@ -265,6 +265,12 @@ def test_provisioned_dashboards_read_the_fleet_counters_and_equal_claude_codes_t
     _close(_value(host, "Weekly Total Token Usage", dashboard=main), tokens, "fleet: Weekly Total Token Usage")
     for title in ("Cost", "Cost This Week", "Cost This Month"):
         _close(_value(host, title, dashboard=overview), total, f"fleet: Overview: {title}")
+    # every fleet form returns data (the time series ones too: the counters' growth per step)
+    empty = [f"{name}: {title} [{ref}]" for name, board in (("main", main), ("overview", overview))
+             for title, ref in _fleet_targets(board)
+             if not _instant(host, next(t for p in _panels(board) if p["title"] == title
+                                        for t in p["targets"] if t["refId"] == ref)["expr"])]
+    assert not empty, empty
     # the counters never went down
     resets = _instant(host, "resets(claude_code:cost_usage_USD:fleet_total[1h])")
     assert resets and all(float(r["value"][1]) == 0 for r in resets), resets

@@ -70,7 +70,7 @@ def test_fleet_counters_swap_only_the_marked_targets():
             assert ":fleet_total" in after["expr"] and ":fleet_total" not in before["expr"], title
         else:
             assert after == before, title
-    # 13 targets of stats over the time range (one of them the same hours 7 days before), the
-    # sums of the four that divide by distinct sessions (the session counts stay), and the two
-    # weekly ones
-    assert swapped == 17
+    # 13 targets of stats over the time range (one of them the same hours 7 days before; four
+    # divide by the sessions, which the session counters answer), the two weekly ones and the
+    # three time series (the counters' growth per step)
+    assert swapped == 20
