@@ -265,11 +265,18 @@ def test_provisioned_dashboards_read_the_fleet_counters_and_equal_claude_codes_t
     _close(_value(host, "Weekly Total Token Usage", dashboard=main), tokens, "fleet: Weekly Total Token Usage")
     for title in ("Cost", "Cost This Week", "Cost This Month"):
         _close(_value(host, title, dashboard=overview), total, f"fleet: Overview: {title}")
-    # every fleet form returns data (the time series ones too: the counters' growth per step)
-    empty = [f"{name}: {title} [{ref}]" for name, board in (("main", main), ("overview", overview))
-             for title, ref in _fleet_targets(board)
-             if not _instant(host, next(t for p in _panels(board) if p["title"] == title
-                                        for t in p["targets"] if t["refId"] == ref)["expr"])]
+    # every fleet form returns data. The time series ones show the counters' growth per step,
+    # and no point where the counter had no value a step (1m) before: the counters may be younger
+    # than that here (born with this run's first session), so those are polled for a while.
+    deadline = time.time() + 120
+    while True:
+        empty = [f"{name}: {title} [{ref}]" for name, board in (("main", main), ("overview", overview))
+                 for title, ref in _fleet_targets(board)
+                 if not _instant(host, next(t for p in _panels(board) if p["title"] == title
+                                            for t in p["targets"] if t["refId"] == ref)["expr"])]
+        if not empty or time.time() > deadline:
+            break
+        time.sleep(10)
     assert not empty, empty
     # the counters never went down
     resets = _instant(host, "resets(claude_code:cost_usage_USD:fleet_total[1h])")
