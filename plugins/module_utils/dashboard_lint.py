@@ -62,6 +62,7 @@ __all__ = [
     "find_promtool",
     "is_error",
     "iter_datasource_refs",
+    "iter_fleet_forms",
     "iter_panels",
     "iter_queries",
     "iter_targets",
@@ -338,7 +339,12 @@ def iter_queries(dashboard: dict, known_datasource_uids=None):
     for item in iter_targets(dashboard, known_datasource_uids):
         if item["expr"] and item["expr"].strip():
             yield item["panel"], item["type"], item["expr"]
-        # the expression the target has with the fleet counters (pricing.use_fleet_counters)
+
+
+def iter_fleet_forms(dashboard, known_datasource_uids=None):
+    """(panel, datasource_type, expr) for every target's fleet-counter form (its ``tccFleet``
+    marker: the expression the grafana role provisions with grafana_dashboards_fleet_counters)."""
+    for item in iter_targets(dashboard, known_datasource_uids):
         fleet = item["target"].get("tccFleet")
         if isinstance(fleet, str) and fleet.strip():
             yield item["panel"], item["type"], fleet
@@ -964,7 +970,7 @@ def _lint_queries(dashboard, known, metric_catalog, promtool, logql_parser):
     ds_vars = datasource_variables(dashboard)
     promql = []
     logql = []
-    for panel, dstype, expr in iter_queries(dashboard, known):
+    for panel, dstype, expr in list(iter_queries(dashboard, known)) + list(iter_fleet_forms(dashboard, known)):
         entry = (panel_label(panel), expr, substitute_variables(expr, dashboard))
         if dstype == "prometheus":
             promql.append(entry)
